@@ -1,0 +1,127 @@
+package dev.replicator.core.wire;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Frames over one connection's byte streams. Blocking I/O on a {@link Socket}, so that a TLS
+ * socket drops in without changing anything above this class.
+ *
+ * <p>Threading: one thread reads ({@link #read()}); any thread may write, writes are serialised.
+ * The receive buffer is reused: a {@link Frame} is valid until the next read.
+ */
+public final class FrameChannel implements Closeable
+{
+    private static final int STREAM_BUFFER_BYTES = 256 * 1024;
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private final Frame frame = new Frame();
+    private final String peer;
+    private ByteBuffer receiveBuffer = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer controlBuffer = ByteBuffer.allocate(FrameDescriptor.MAX_FRAME_LENGTH)
+        .order(ByteOrder.LITTLE_ENDIAN);
+
+    public FrameChannel(final Socket socket) throws IOException
+    {
+        this.socket = socket;
+        socket.setTcpNoDelay(true);
+        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), STREAM_BUFFER_BYTES));
+        this.out = new BufferedOutputStream(socket.getOutputStream(), STREAM_BUFFER_BYTES);
+        this.peer = String.valueOf(socket.getRemoteSocketAddress());
+    }
+
+    public String peer()
+    {
+        return peer;
+    }
+
+    /** Read timeout: a peer silent for longer is treated as gone (it sends heartbeats when idle). */
+    public void readTimeoutMs(final int timeoutMs) throws IOException
+    {
+        socket.setSoTimeout(timeoutMs);
+    }
+
+    /**
+     * Reads the next whole frame and checks its length, version, type and CRC32C.
+     *
+     * @throws EOFException          if the peer closed the connection between frames.
+     * @throws CorruptFrameException if the frame fails a check; the stream can't be trusted after it.
+     */
+    public Frame read() throws IOException
+    {
+        final int length = Integer.reverseBytes(in.readInt());
+        if (length < FrameDescriptor.HEADER_LENGTH || length > FrameDescriptor.MAX_FRAME_LENGTH)
+        {
+            throw new CorruptFrameException("frame length " + length + " is outside [" +
+                FrameDescriptor.HEADER_LENGTH + ", " + FrameDescriptor.MAX_FRAME_LENGTH + "]");
+        }
+        if (receiveBuffer.capacity() < length)
+        {
+            receiveBuffer = ByteBuffer.allocate(Math.min(FrameDescriptor.MAX_FRAME_LENGTH,
+                Math.max(length, receiveBuffer.capacity() * 2))).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        final byte[] array = receiveBuffer.array();
+        receiveBuffer.putInt(0, length);
+        in.readFully(array, 4, length - 4);
+        Frames.verify(receiveBuffer, length);
+        frame.wrap(receiveBuffer, length);
+        return frame;
+    }
+
+    /** Writes a finished frame (position 0, limit = its length) and flushes. */
+    public synchronized void write(final ByteBuffer finishedFrame) throws IOException
+    {
+        out.write(finishedFrame.array(), finishedFrame.arrayOffset() + finishedFrame.position(),
+            finishedFrame.remaining());
+        out.flush();
+    }
+
+    /** Sends a frame whose body is {@code body} as JSON (null: empty body). */
+    public synchronized void send(final MessageType type, final long epoch, final long seq, final Object body)
+        throws IOException
+    {
+        int length = FrameDescriptor.HEADER_LENGTH;
+        if (body != null)
+        {
+            final byte[] json = Json.encode(body);
+            if (json.length > FrameDescriptor.MAX_FRAME_LENGTH - FrameDescriptor.HEADER_LENGTH)
+            {
+                throw new ProtocolException(type + " body of " + json.length + " bytes is too large for a frame");
+            }
+            controlBuffer.clear();
+            controlBuffer.position(FrameDescriptor.HEADER_LENGTH);
+            controlBuffer.put(json);
+            length += json.length;
+        }
+        write(Frames.finish(controlBuffer, length, type, epoch, seq, 0));
+    }
+
+    /** Sends a frame with a binary body already written at [HEADER_LENGTH, frameLength) of {@code frame}. */
+    public synchronized void sendBinary(
+        final ByteBuffer frameBuffer, final int frameLength, final MessageType type, final long epoch, final long seq,
+        final int count) throws IOException
+    {
+        write(Frames.finish(frameBuffer, frameLength, type, epoch, seq, count));
+    }
+
+    public boolean isClosed()
+    {
+        return socket.isClosed();
+    }
+
+    @Override
+    public void close() throws IOException
+    {
+        socket.close();
+    }
+}

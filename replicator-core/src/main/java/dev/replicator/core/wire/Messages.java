@@ -1,0 +1,121 @@
+package dev.replicator.core.wire;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Bodies of the JSON-bodied frames ({@link MessageType}). Control traffic only: block data travels
+ * in binary records ({@link BlockRecordDescriptor}).
+ */
+public final class Messages
+{
+    /** Protocol revision carried in {@link Hello}; a target refuses revisions it does not speak. */
+    public static final int PROTOCOL_VERSION = 1;
+
+    private Messages()
+    {
+    }
+
+    /** A volume as one side declares it; both sides must agree on every field. */
+    public record VolumeInfo(String name, long sizeBytes, int blockSize)
+    {
+    }
+
+    /**
+     * First frame of an agent connection.
+     *
+     * @param journalId        id of the agent's journal, fixed at its creation (null: the agent has none).
+     * @param epoch            the epoch the agent last saw (0: never connected).
+     * @param lastJournaledSeq newest seq in the agent's journal.
+     */
+    public record Hello(
+        int protocolVersion,
+        String group,
+        String agentName,
+        String journalId,
+        long epoch,
+        long lastJournaledSeq,
+        List<VolumeInfo> volumes)
+    {
+    }
+
+    /** The agent may ship: the target holds every entry up to {@code durableSeq}. */
+    public record Welcome(String group, long epoch, long durableSeq)
+    {
+    }
+
+    /** Why a connection or request was refused. {@code code} is one of the constants of {@link RefusalCode}. */
+    public record Refused(String code, String message, long epoch, long durableSeq)
+    {
+    }
+
+    /** Machine-readable refusal reasons. */
+    public static final class RefusalCode
+    {
+        /** The group failed over: this agent is no longer the primary and must not ship. */
+        public static final String DEMOTED = "DEMOTED";
+        /** Volume names, sizes or block sizes differ from the group's. */
+        public static final String VOLUME_MISMATCH = "VOLUME_MISMATCH";
+        /** The agent's journal is not the one the group replicates from. */
+        public static final String JOURNAL_MISMATCH = "JOURNAL_MISMATCH";
+        /** Another agent connection for the group is active. */
+        public static final String BUSY = "BUSY";
+        /** The request is malformed or unsupported. */
+        public static final String BAD_REQUEST = "BAD_REQUEST";
+
+        private RefusalCode()
+        {
+        }
+    }
+
+    public record CheckpointRequest(String requestId, String label)
+    {
+    }
+
+    public record CheckpointTaken(String requestId, long seq)
+    {
+    }
+
+    /**
+     * What a demoted primary holds that the target never acknowledged.
+     *
+     * @param hasJournal   false for a primary that lost its journal (or a new disk): failback must
+     *                     then compare fingerprints of every block.
+     * @param tailBitmaps  per volume (config order), the serialized {@code BlockBitmap} of blocks
+     *                     journaled after the target's durable seq.
+     * @param tailEntries  number of journal entries in that tail.
+     */
+    public record FailbackReport(
+        boolean hasJournal,
+        long journalLastSeq,
+        long targetDurableSeq,
+        long tailEntries,
+        List<byte[]> tailBitmaps,
+        List<VolumeInfo> volumes)
+    {
+    }
+
+    public record FingerprintRequest(int volumeIndex, long firstBlock, int count)
+    {
+    }
+
+    /** Failback is complete: the agent is primary again at {@code epoch}; its new journal starts after baseSeq. */
+    public record RoleSwitch(long epoch, long baseSeq)
+    {
+    }
+
+    public record AdminRequest(String command, Map<String, String> args)
+    {
+    }
+
+    public record AdminProgress(String phase, long done, long total, String unit)
+    {
+    }
+
+    /** {@code exitCode}: 0 ok, 1 runtime failure, 2 bad input (picocli convention). */
+    public record AdminResponse(int exitCode, String message, JsonNode data)
+    {
+    }
+}
