@@ -37,6 +37,18 @@ public final class Json
         }
     }
 
+    public static String encodeToString(final Object value)
+    {
+        try
+        {
+            return MAPPER.writeValueAsString(value);
+        }
+        catch (final JsonProcessingException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
     public static String pretty(final Object value)
     {
         try

@@ -106,6 +106,11 @@ public final class Messages
     {
     }
 
+    /** The primary persisted the switch: its new journal's id, which the group now replicates from. */
+    public record RoleSwitchAck(long epoch, long baseSeq, String journalId)
+    {
+    }
+
     public record AdminRequest(String command, Map<String, String> args)
     {
     }

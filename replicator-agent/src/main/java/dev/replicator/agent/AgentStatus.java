@@ -1,0 +1,25 @@
+package dev.replicator.agent;
+
+/**
+ * A snapshot of an agent's progress, written to {@code state.dir/agent-status.json} for
+ * {@code replicator agent status} and scripts.
+ *
+ * @param lastJournaledSeq newest seq in the journal.
+ * @param ackedSeq         newest seq the target acknowledged as durable.
+ */
+public record AgentStatus(
+    String group,
+    String role,
+    long epoch,
+    boolean connected,
+    long lastJournaledSeq,
+    long ackedSeq,
+    long lastCheckpointSeq,
+    long scans,
+    long lastScanChangedBlocks,
+    long lastScanEndMs,
+    long journalBytes,
+    String lastError)
+{
+    public static final String FILE_NAME = "agent-status.json";
+}

@@ -1,0 +1,141 @@
+package dev.replicator.agent.capture;
+
+import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.journal.Journal;
+import java.util.function.Supplier;
+import dev.replicator.core.volume.VolumeSpec;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Capture through a library call: {@code write(volume, offset, bytes)} writes the volume and
+ * journals the whole blocks it touched, in call order, so the target sees the group's writes in
+ * the order they were made. Writes not aligned to blocks read the rest of their blocks first.
+ *
+ * <p>Thread-safe: writes are serialised (the group has one order).
+ */
+public final class VolumeWriter
+{
+    private final Supplier<Journal> journal;
+    private final List<CaptureVolume> volumes;
+    private final boolean syncJournal;
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(CaptureVolume.MAX_RUN_BYTES);
+    private long[] pendingBlocks = new long[256];
+    private long[] pendingFingerprints = new long[256];
+    private int[] pendingVolumes = new int[256];
+    private int pendingCount;
+
+    public VolumeWriter(final Supplier<Journal> journal, final List<CaptureVolume> volumes, final boolean syncJournal)
+    {
+        this.journal = journal;
+        this.volumes = new ArrayList<>(volumes);
+        this.syncJournal = syncJournal;
+    }
+
+    /**
+     * Writes {@code data} (its remaining bytes) at byte {@code offset} of the named volume.
+     *
+     * @return the seq of the last journal entry written.
+     * @throws IllegalArgumentException if the volume is unknown or the write runs past its end.
+     */
+    public synchronized long write(final String volumeName, final long offset, final ByteBuffer data) throws IOException
+    {
+        final CaptureVolume volume = volume(volumeName);
+        final VolumeSpec spec = volume.spec();
+        final int length = data.remaining();
+        if (offset < 0 || offset + length > spec.sizeBytes())
+        {
+            throw new IllegalArgumentException("write of " + length + " bytes at " + offset + " runs outside volume '" +
+                volumeName + "' of " + spec.sizeBytes() + " bytes");
+        }
+        final int blockSize = spec.blockSize();
+        long seq = -1;
+        long position = offset;
+        final ByteBuffer source = data.duplicate();
+        while (source.hasRemaining())
+        {
+            final long firstBlock = position / blockSize;
+            final int headSkip = (int)(position % blockSize);
+            final int maxBytes = scratch.capacity() - headSkip;
+            final int chunk = Math.min(source.remaining(), maxBytes);
+            final int blocks = (headSkip + chunk + blockSize - 1) / blockSize;
+            final int spanBytes = blocks * blockSize;
+            scratch.clear().limit(spanBytes);
+            if (headSkip != 0 || chunk % blockSize != 0)
+            {
+                volume.channel().readBlocks(firstBlock, scratch);
+            }
+            final ByteBuffer piece = source.duplicate();
+            piece.limit(piece.position() + chunk);
+            scratch.clear().position(headSkip);
+            scratch.put(piece);
+            scratch.clear().limit(spanBytes);
+            volume.channel().writeBlocks(firstBlock, scratch.duplicate());
+            seq = journal.get().appendWrite(volume.index(), firstBlock, scratch, 0, spanBytes);
+            for (int i = 0; i < blocks; i++)
+            {
+                addPending(volume.index(), firstBlock + i, Checksums.xxHash64(scratch, i * blockSize, blockSize));
+            }
+            source.position(source.position() + chunk);
+            position += chunk;
+        }
+        return seq;
+    }
+
+    /** Journals a checkpoint after every write so far; makes the journal durable. */
+    public synchronized long checkpoint(final String label)
+    {
+        final long seq = journal.get().appendCheckpoint(System.currentTimeMillis(), label);
+        if (syncJournal)
+        {
+            journal.get().sync();
+        }
+        // The journal is durable up to here: the fingerprint tables may now say the target will
+        // have these blocks, so the next scan does not journal them again.
+        for (int i = 0; i < pendingCount; i++)
+        {
+            volumes.get(pendingVolumes[i]).scanner().recordKnownContent(pendingBlocks[i], pendingFingerprints[i]);
+        }
+        pendingCount = 0;
+        return seq;
+    }
+
+    /** Makes volume writes durable (fsync of every volume). */
+    public synchronized void flushVolumes() throws IOException
+    {
+        for (final CaptureVolume volume : volumes)
+        {
+            volume.channel().force();
+        }
+    }
+
+    private CaptureVolume volume(final String name)
+    {
+        for (final CaptureVolume volume : volumes)
+        {
+            if (volume.spec().name().equals(name))
+            {
+                return volume;
+            }
+        }
+        throw new IllegalArgumentException("no volume '" + name + "' in this group");
+    }
+
+    private void addPending(final int volume, final long block, final long fingerprint)
+    {
+        if (pendingCount == pendingBlocks.length)
+        {
+            pendingBlocks = Arrays.copyOf(pendingBlocks, pendingCount * 2);
+            pendingFingerprints = Arrays.copyOf(pendingFingerprints, pendingCount * 2);
+            pendingVolumes = Arrays.copyOf(pendingVolumes, pendingCount * 2);
+        }
+        pendingVolumes[pendingCount] = volume;
+        pendingBlocks[pendingCount] = block;
+        pendingFingerprints[pendingCount] = fingerprint;
+        pendingCount++;
+    }
+}

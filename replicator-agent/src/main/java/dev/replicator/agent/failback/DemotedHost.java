@@ -1,0 +1,23 @@
+package dev.replicator.agent.failback;
+
+import dev.replicator.agent.capture.CaptureVolume;
+import dev.replicator.core.journal.Journal;
+
+import java.io.IOException;
+import java.util.List;
+
+/** What a demoted primary needs from its agent. */
+public interface DemotedHost
+{
+    Journal journal();
+
+    List<CaptureVolume> volumes();
+
+    /**
+     * Failback finished: start a new journal after {@code baseSeq}, persist {@code epoch}, resume
+     * capture as primary.
+     *
+     * @return the new journal's id.
+     */
+    String switchToPrimary(long epoch, long baseSeq) throws IOException;
+}

@@ -1,0 +1,265 @@
+package dev.replicator.agent.failback;
+
+import dev.replicator.agent.capture.CaptureVolume;
+import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.journal.Journal;
+import dev.replicator.core.journal.JournalEntryHandler;
+import dev.replicator.core.journal.JournalReader;
+import dev.replicator.core.wire.DataFrameDecoder;
+import dev.replicator.core.wire.DecodedBatch;
+import dev.replicator.core.wire.FingerprintsCodec;
+import dev.replicator.core.wire.Frame;
+import dev.replicator.core.wire.FrameChannel;
+import dev.replicator.core.wire.FrameDescriptor;
+import dev.replicator.core.wire.MessageType;
+import dev.replicator.core.wire.Messages;
+import dev.replicator.core.wire.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The primary's side of failback, on the connection the target refused with DEMOTED: report the
+ * journal tail the target never acknowledged, then write the blocks the target sends
+ * (recovery-side content), answer fingerprint requests for verification, and on ROLE_SWITCH
+ * become primary again with a fresh journal. Never ships. One thread: the connection's reader.
+ */
+public final class DemotedPrimary
+{
+    private static final Logger LOG = LoggerFactory.getLogger(DemotedPrimary.class);
+
+    private final DemotedHost host;
+    private final String group;
+    private final int heartbeatIntervalMs;
+    private final ByteBuffer fingerprintFrame = ByteBuffer.allocate(FrameDescriptor.HEADER_LENGTH +
+        FingerprintsCodec.HEADER_LENGTH + FingerprintsCodec.MAX_COUNT * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private long blocksWritten;
+
+    public DemotedPrimary(final DemotedHost host, final String group, final int heartbeatIntervalMs)
+    {
+        this.host = host;
+        this.group = group;
+        this.heartbeatIntervalMs = heartbeatIntervalMs;
+    }
+
+    public void serve(final FrameChannel channel, final Messages.Refused refused) throws IOException
+    {
+        final long epoch = refused.epoch();
+        LOG.warn("group={} epoch={} this agent was demoted: {}; keeping the journal and waiting for failback",
+            group, epoch, refused.message());
+        channel.send(MessageType.FAILBACK_REPORT, epoch, 0, report(refused.durableSeq()));
+        final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r ->
+        {
+            final Thread thread = new Thread(r, "demoted-heartbeat-" + group);
+            thread.setDaemon(true);
+            return thread;
+        });
+        heartbeats.scheduleAtFixedRate(() ->
+        {
+            try
+            {
+                channel.send(MessageType.HEARTBEAT, epoch, 0, null);
+            }
+            catch (final IOException ignore)
+            {
+                // The reader sees the broken connection.
+            }
+        }, heartbeatIntervalMs, heartbeatIntervalMs, TimeUnit.MILLISECONDS);
+        try
+        {
+            final List<CaptureVolume> volumes = host.volumes();
+            final int[] blockSizes = new int[volumes.size()];
+            final long[] blockCounts = new long[volumes.size()];
+            for (int i = 0; i < volumes.size(); i++)
+            {
+                blockSizes[i] = volumes.get(i).spec().blockSize();
+                blockCounts[i] = volumes.get(i).spec().blockCount();
+            }
+            final DataFrameDecoder decoder = new DataFrameDecoder(blockSizes, blockCounts);
+            long lastFailbackSeq = 0;
+            while (true)
+            {
+                final Frame frame = channel.read();
+                switch (frame.type())
+                {
+                    case HEARTBEAT ->
+                    {
+                    }
+                    case FAILBACK_DATA ->
+                    {
+                        final DecodedBatch batch = decoder.decode(frame, lastFailbackSeq);
+                        apply(batch, volumes);
+                        lastFailbackSeq = frame.seq();
+                        channel.send(MessageType.FAILBACK_ACK, epoch, lastFailbackSeq, null);
+                    }
+                    case FINGERPRINT_REQUEST ->
+                    {
+                        final Messages.FingerprintRequest request = frame.bodyAs(Messages.FingerprintRequest.class);
+                        final long[] fingerprints = fingerprints(volumes, request);
+                        final int length = FingerprintsCodec.encode(fingerprintFrame, request.volumeIndex(),
+                            request.firstBlock(), fingerprints, fingerprints.length);
+                        channel.sendBinary(fingerprintFrame, length, MessageType.FINGERPRINTS, epoch, 0, 0);
+                    }
+                    case ROLE_SWITCH ->
+                    {
+                        final Messages.RoleSwitch roleSwitch = frame.bodyAs(Messages.RoleSwitch.class);
+                        final String journalId = host.switchToPrimary(roleSwitch.epoch(), roleSwitch.baseSeq());
+                        channel.send(MessageType.ROLE_SWITCH_ACK, roleSwitch.epoch(), roleSwitch.baseSeq(),
+                            new Messages.RoleSwitchAck(roleSwitch.epoch(), roleSwitch.baseSeq(), journalId));
+                        LOG.info("group={} epoch={} failback complete: {} blocks written back; primary again, " +
+                            "journal {} starts after seq={}", group, roleSwitch.epoch(), blocksWritten, journalId,
+                            roleSwitch.baseSeq());
+                        return;
+                    }
+                    case CHECKPOINT_REQUEST ->
+                    {
+                        // A demoted primary takes no checkpoints; the target times the request out.
+                    }
+                    default -> throw new ProtocolException("unexpected " + frame.type() + " while demoted");
+                }
+            }
+        }
+        finally
+        {
+            heartbeats.shutdownNow();
+        }
+    }
+
+    private Messages.FailbackReport report(final long targetDurableSeq)
+    {
+        final Journal journal = host.journal();
+        final List<CaptureVolume> volumes = host.volumes();
+        final BlockBitmap[] tails = new BlockBitmap[volumes.size()];
+        for (int i = 0; i < tails.length; i++)
+        {
+            tails[i] = new BlockBitmap();
+        }
+        final long[] entries = new long[1];
+        final long from = Math.max(targetDurableSeq, journal.firstRetainedSeq() - 1);
+        final int[] blockSizes = volumes.stream().mapToInt(v -> v.spec().blockSize()).toArray();
+        try (JournalReader reader = journal.reader(from))
+        {
+            final JournalEntryHandler handler = new JournalEntryHandler()
+            {
+                @Override
+                public void onWrite(
+                    final long seq, final long timestampMs, final int volumeIndex, final long firstBlock,
+                    final ByteBuffer payload)
+                {
+                    final int blocks = payload.remaining() / blockSizes[volumeIndex];
+                    tails[volumeIndex].setRange(firstBlock, firstBlock + blocks);
+                    entries[0]++;
+                }
+
+                @Override
+                public void onCheckpoint(final long seq, final long timestampMs, final String label)
+                {
+                }
+            };
+            while (reader.poll(handler, 1024) > 0)
+            {
+                // Read the whole tail.
+            }
+        }
+        final List<byte[]> bitmaps = new ArrayList<>();
+        final List<Messages.VolumeInfo> infos = new ArrayList<>();
+        long blocks = 0;
+        for (int i = 0; i < tails.length; i++)
+        {
+            bitmaps.add(tails[i].toBytes());
+            blocks += tails[i].cardinality();
+            final var spec = volumes.get(i).spec();
+            infos.add(new Messages.VolumeInfo(spec.name(), spec.sizeBytes(), spec.blockSize()));
+        }
+        LOG.info("group={} unshipped journal tail: {} entries, {} distinct blocks after seq={}",
+            group, entries[0], blocks, targetDurableSeq);
+        return new Messages.FailbackReport(true, journal.lastSeq(), targetDurableSeq, entries[0], bitmaps, infos);
+    }
+
+    private void apply(final DecodedBatch batch, final List<CaptureVolume> volumes) throws IOException
+    {
+        final boolean[] touched = new boolean[volumes.size()];
+        for (int i = 0; i < batch.size(); i++)
+        {
+            if (batch.isCheckpoint(i))
+            {
+                continue;
+            }
+            final CaptureVolume volume = volumes.get(batch.volumeIndex(i));
+            volume.channel().writeBlocks(batch.blockIndex(i), batch.block(i));
+            touched[batch.volumeIndex(i)] = true;
+            blocksWritten++;
+        }
+        for (int v = 0; v < touched.length; v++)
+        {
+            if (touched[v])
+            {
+                volumes.get(v).channel().force();
+            }
+        }
+        // Durable on the volume: the table may now say so, so the next scan does not re-journal it.
+        for (int i = 0; i < batch.size(); i++)
+        {
+            if (!batch.isCheckpoint(i))
+            {
+                final ByteBuffer block = batch.block(i);
+                volumes.get(batch.volumeIndex(i)).scanner().recordKnownContent(
+                    batch.blockIndex(i), Checksums.xxHash64(block));
+            }
+        }
+    }
+
+    /**
+     * Fresh fingerprints straight from the volume. They also become the table's entries: after a
+     * verified failback this content is exactly what the target holds.
+     */
+    static long[] fingerprints(final List<CaptureVolume> volumes, final Messages.FingerprintRequest request)
+        throws IOException
+    {
+        if (request.volumeIndex() < 0 || request.volumeIndex() >= volumes.size())
+        {
+            throw new ProtocolException("fingerprints requested for volume " + request.volumeIndex());
+        }
+        final CaptureVolume volume = volumes.get(request.volumeIndex());
+        final long blockCount = volume.spec().blockCount();
+        if (request.firstBlock() < 0 || request.count() < 0 || request.count() > FingerprintsCodec.MAX_COUNT ||
+            request.firstBlock() + request.count() > blockCount)
+        {
+            throw new ProtocolException("fingerprints requested for blocks outside the volume");
+        }
+        return fingerprintRange(volume, request.firstBlock(), request.count(), true);
+    }
+
+    public static long[] fingerprintRange(
+        final CaptureVolume volume, final long firstBlock, final int count, final boolean updateTable) throws IOException
+    {
+        final int blockSize = volume.spec().blockSize();
+        final long[] fingerprints = new long[count];
+        final int chunkBlocks = Math.max(1, (1 << 20) / blockSize);
+        final ByteBuffer buffer = ByteBuffer.allocateDirect(chunkBlocks * blockSize);
+        for (int done = 0; done < count; done += chunkBlocks)
+        {
+            final int blocks = Math.min(chunkBlocks, count - done);
+            buffer.clear().limit(blocks * blockSize);
+            volume.channel().readBlocks(firstBlock + done, buffer);
+            for (int i = 0; i < blocks; i++)
+            {
+                fingerprints[done + i] = Checksums.xxHash64(buffer, i * blockSize, blockSize);
+                if (updateTable)
+                {
+                    volume.scanner().recordKnownContent(firstBlock + done + i, fingerprints[done + i]);
+                }
+            }
+        }
+        return fingerprints;
+    }
+}

@@ -1,0 +1,511 @@
+package dev.replicator.agent.ship;
+
+import dev.replicator.core.config.HostPort;
+import dev.replicator.core.journal.Journal;
+import dev.replicator.core.journal.JournalEntryHandler;
+import dev.replicator.core.journal.JournalReader;
+import dev.replicator.core.wire.DataFrameEncoder;
+import dev.replicator.core.wire.Frame;
+import dev.replicator.core.wire.FrameChannel;
+import dev.replicator.core.wire.FrameDescriptor;
+import dev.replicator.core.wire.FingerprintsCodec;
+import dev.replicator.core.wire.MessageType;
+import dev.replicator.core.wire.Messages;
+import dev.replicator.core.wire.ProtocolException;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Streams the journal to the target: connects, says hello, and on welcome ships every entry after
+ * the target's durable seq in data frames, with up to {@code windowFrames} frames unacknowledged.
+ * On any disconnect it reconnects with backoff and resumes from the target's durable seq, so an
+ * entry is resent rather than lost. Releases journal cycles the target has acknowledged.
+ *
+ * <p>Threads: {@link #run()} owns the connection and the journal reader; one ack reader thread
+ * per connection handles the target's frames.
+ */
+public final class Shipper implements Runnable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(Shipper.class);
+    private static final int CONNECT_TIMEOUT_MS = 2000;
+    private static final long MAX_BACKOFF_MS = 2000;
+    private static final long RELEASE_INTERVAL_MS = 1000;
+    private static final int ENTRIES_PER_POLL = 64;
+
+    private final ShipperHost host;
+    private final String group;
+    private final String agentName;
+    private final HostPort target;
+    private final int windowFrames;
+    private final int frameBytes;
+    private final int heartbeatIntervalMs;
+    private final DataFrameEncoder encoder = new DataFrameEncoder();
+    private final IdleStrategy idle = new BackoffIdleStrategy(
+        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+    private final Object ackMonitor = new Object();
+    private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+
+    private volatile boolean running = true;
+    private volatile FrameChannel current;
+    private volatile long ackedSeq;
+    private volatile IOException connectionError;
+    private long epoch;
+    private long framesSent;
+    private long lastSendMs;
+    private boolean loggedUnreachable;
+
+    public Shipper(
+        final ShipperHost host,
+        final String group,
+        final String agentName,
+        final HostPort target,
+        final int windowFrames,
+        final int frameBytes,
+        final int heartbeatIntervalMs)
+    {
+        this.host = host;
+        this.group = group;
+        this.agentName = agentName;
+        this.target = target;
+        this.windowFrames = windowFrames;
+        this.frameBytes = frameBytes;
+        this.heartbeatIntervalMs = heartbeatIntervalMs;
+    }
+
+    public long framesSent()
+    {
+        return framesSent;
+    }
+
+    public void stop()
+    {
+        running = false;
+        final FrameChannel channel = current;
+        if (channel != null)
+        {
+            try
+            {
+                channel.close();
+            }
+            catch (final IOException ignore)
+            {
+                // Closing to wake the threads: nothing more to do.
+            }
+        }
+    }
+
+    @Override
+    public void run()
+    {
+        long backoffMs = 50;
+        while (running)
+        {
+            try
+            {
+                if (session())
+                {
+                    backoffMs = 50;
+                    continue;
+                }
+                backoffMs = 50;
+            }
+            catch (final FatalRefusalException ex)
+            {
+                host.onFatalRefusal(ex.refused);
+                return;
+            }
+            catch (final IOException | UncheckedIOException ex)
+            {
+                if (!running)
+                {
+                    return;
+                }
+                logDisconnect(ex);
+            }
+            finally
+            {
+                current = null;
+                host.onConnectionChange(false, null);
+            }
+            parkMs(backoffMs);
+            backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+        }
+    }
+
+    private void logDisconnect(final Exception ex)
+    {
+        final String message = ex instanceof UncheckedIOException ? ex.getCause().getMessage() : ex.getMessage();
+        host.onConnectionChange(false, message);
+        if (ex instanceof java.net.ConnectException)
+        {
+            if (!loggedUnreachable)
+            {
+                LOG.warn("group={} target {} unreachable ({}); journaling locally and retrying", group, target, message);
+                loggedUnreachable = true;
+            }
+            return;
+        }
+        LOG.warn("group={} connection to target {} lost: {}; will resume from the target's durable seq",
+            group, target, message);
+    }
+
+    /** @return true to reconnect at once (roles switched), false for the usual backoff. */
+    private boolean session() throws IOException
+    {
+        final Socket socket = new Socket();
+        try
+        {
+            socket.connect(target.toAddress(), CONNECT_TIMEOUT_MS);
+        }
+        catch (final IOException ex)
+        {
+            socket.close();
+            throw ex;
+        }
+        try (FrameChannel channel = new FrameChannel(socket))
+        {
+            current = channel;
+            if (!running)
+            {
+                return false;
+            }
+            channel.readTimeoutMs(heartbeatIntervalMs * 10);
+            final Journal journal = host.journal();
+            channel.send(MessageType.HELLO, host.epoch(), 0, new Messages.Hello(
+                Messages.PROTOCOL_VERSION, group, agentName, journal.journalId(), host.epoch(), journal.lastSeq(),
+                host.volumeInfos()));
+            final Frame reply = channel.read();
+            switch (reply.type())
+            {
+                case WELCOME ->
+                {
+                    final Messages.Welcome welcome = reply.bodyAs(Messages.Welcome.class);
+                    loggedUnreachable = false;
+                    host.onWelcome(welcome.epoch());
+                    epoch = welcome.epoch();
+                    host.onConnectionChange(true, null);
+                    LOG.info("group={} epoch={} connected to target {} as primary; shipping after seq={}",
+                        group, epoch, target, welcome.durableSeq());
+                    ship(channel, journal, welcome.durableSeq());
+                    return false;
+                }
+                case REFUSED ->
+                {
+                    final Messages.Refused refused = reply.bodyAs(Messages.Refused.class);
+                    if (Messages.RefusalCode.DEMOTED.equals(refused.code()))
+                    {
+                        host.onConnectionChange(true, null);
+                        host.serveDemoted(channel, refused);
+                        return true;
+                    }
+                    if (Messages.RefusalCode.BUSY.equals(refused.code()))
+                    {
+                        throw new IOException("target is busy: " + refused.message());
+                    }
+                    throw new FatalRefusalException(refused);
+                }
+                default -> throw new ProtocolException("expected WELCOME or REFUSED, got " + reply.type());
+            }
+        }
+    }
+
+    private void ship(final FrameChannel channel, final Journal journal, final long durableSeq) throws IOException
+    {
+        ackedSeq = durableSeq;
+        connectionError = null;
+        inflight.clear();
+        host.onAcked(durableSeq);
+        final Thread ackReader = new Thread(() -> readAcks(channel), "ack-reader-" + group);
+        ackReader.setDaemon(true);
+        ackReader.start();
+        final int[] blockSizes = host.blockSizes();
+        final JournalEntryHandler handler = new FrameFiller(channel, blockSizes);
+        long lastReleaseMs = System.currentTimeMillis();
+        try (JournalReader reader = journal.reader(durableSeq))
+        {
+            encoder.begin();
+            lastSendMs = System.currentTimeMillis();
+            while (running)
+            {
+                checkConnection();
+                final int entries = pollUnchecked(reader, handler);
+                if (!encoder.isEmpty() && (entries == 0 || encoder.encodedBytes() >= frameBytes))
+                {
+                    sendFrame(channel);
+                }
+                if (entries == 0)
+                {
+                    final long nowMs = System.currentTimeMillis();
+                    if (nowMs - lastSendMs >= heartbeatIntervalMs)
+                    {
+                        channel.send(MessageType.HEARTBEAT, epoch, ackedSeq, null);
+                        lastSendMs = nowMs;
+                    }
+                    if (nowMs - lastReleaseMs >= RELEASE_INTERVAL_MS)
+                    {
+                        journal.release(ackedSeq);
+                        lastReleaseMs = nowMs;
+                    }
+                    idle.idle();
+                }
+                else
+                {
+                    idle.reset();
+                }
+            }
+        }
+        finally
+        {
+            channel.close();
+            try
+            {
+                ackReader.join(5000);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static int pollUnchecked(final JournalReader reader, final JournalEntryHandler handler) throws IOException
+    {
+        try
+        {
+            return reader.poll(handler, ENTRIES_PER_POLL);
+        }
+        catch (final UncheckedIOException ex)
+        {
+            throw ex.getCause();
+        }
+    }
+
+    private void checkConnection() throws IOException
+    {
+        final IOException error = connectionError;
+        if (error != null)
+        {
+            throw error;
+        }
+    }
+
+    private void sendFrame(final FrameChannel channel) throws IOException
+    {
+        final long frameSeq = encoder.lastSeq();
+        final long deadlineMs = System.currentTimeMillis() + heartbeatIntervalMs * 10L;
+        synchronized (ackMonitor)
+        {
+            while (true)
+            {
+                while (!inflight.isEmpty() && inflight.peekFirst() <= ackedSeq)
+                {
+                    inflight.pollFirst();
+                }
+                if (inflight.size() < windowFrames)
+                {
+                    break;
+                }
+                checkConnection();
+                final long waitMs = deadlineMs - System.currentTimeMillis();
+                if (waitMs <= 0)
+                {
+                    throw new IOException("no acknowledgement from the target for " + heartbeatIntervalMs * 10L + " ms");
+                }
+                try
+                {
+                    ackMonitor.wait(waitMs);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for acknowledgements", ex);
+                }
+            }
+            inflight.addLast(frameSeq);
+        }
+        channel.write(encoder.finish(MessageType.DATA, epoch));
+        framesSent++;
+        lastSendMs = System.currentTimeMillis();
+        encoder.begin();
+    }
+
+    private void readAcks(final FrameChannel channel)
+    {
+        final ByteBuffer fingerprintFrame = ByteBuffer.allocate(FrameDescriptor.HEADER_LENGTH +
+            FingerprintsCodec.HEADER_LENGTH + FingerprintsCodec.MAX_COUNT * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        try
+        {
+            while (true)
+            {
+                final Frame frame = channel.read();
+                switch (frame.type())
+                {
+                    case ACK -> onAck(frame.seq());
+                    case HEARTBEAT ->
+                    {
+                    }
+                    case NACK -> throw new IOException("target rejected a frame: " + frame.bodyAs(Messages.Refused.class)
+                        .message());
+                    case CHECKPOINT_REQUEST -> onCheckpointRequest(channel, frame.bodyAs(Messages.CheckpointRequest.class));
+                    case FINGERPRINT_REQUEST ->
+                    {
+                        final Messages.FingerprintRequest request = frame.bodyAs(Messages.FingerprintRequest.class);
+                        final long[] fingerprints = host.fingerprints(
+                            request.volumeIndex(), request.firstBlock(), request.count());
+                        final int length = FingerprintsCodec.encode(fingerprintFrame, request.volumeIndex(),
+                            request.firstBlock(), fingerprints, fingerprints.length);
+                        channel.sendBinary(fingerprintFrame, length, MessageType.FINGERPRINTS, epoch, 0, 0);
+                    }
+                    case REFUSED -> throw new IOException("target refused: " + frame.bodyAs(Messages.Refused.class)
+                        .message());
+                    default -> throw new ProtocolException("unexpected " + frame.type() + " while shipping");
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            connectionError = ex instanceof EOFException ? new EOFException("target closed the connection") : ex;
+        }
+        catch (final RuntimeException ex)
+        {
+            connectionError = new IOException(ex.toString(), ex);
+        }
+        finally
+        {
+            synchronized (ackMonitor)
+            {
+                ackMonitor.notifyAll();
+            }
+        }
+    }
+
+    private void onAck(final long seq)
+    {
+        synchronized (ackMonitor)
+        {
+            if (seq > ackedSeq)
+            {
+                ackedSeq = seq;
+            }
+            ackMonitor.notifyAll();
+        }
+        host.onAcked(seq);
+    }
+
+    private void onCheckpointRequest(final FrameChannel channel, final Messages.CheckpointRequest request)
+    {
+        // A scan can take a while: run it off the ack reader so acks keep flowing.
+        final Thread worker = new Thread(() ->
+        {
+            try
+            {
+                final long seq = host.checkpointOnRequest(request.label());
+                channel.send(MessageType.CHECKPOINT_TAKEN, epoch, seq,
+                    new Messages.CheckpointTaken(request.requestId(), seq));
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                LOG.warn("group={} checkpoint '{}' failed: {}", group, request.label(), ex.getMessage());
+                try
+                {
+                    channel.send(MessageType.CHECKPOINT_TAKEN, epoch, -1,
+                        new Messages.CheckpointTaken(request.requestId(), -1));
+                }
+                catch (final IOException ignore)
+                {
+                    // The connection is gone; the target times the request out.
+                }
+            }
+        }, "checkpoint-" + group);
+        worker.setDaemon(true);
+        worker.start();
+    }
+
+    private static void parkMs(final long ms)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        long remaining;
+        while ((remaining = deadline - System.nanoTime()) > 0)
+        {
+            java.util.concurrent.locks.LockSupport.parkNanos(remaining);
+        }
+    }
+
+    /** Adds journal entries to the current frame, sending it when the next entry does not fit. */
+    private final class FrameFiller implements JournalEntryHandler
+    {
+        private final FrameChannel channel;
+        private final int[] blockSizes;
+
+        FrameFiller(final FrameChannel channel, final int[] blockSizes)
+        {
+            this.channel = channel;
+            this.blockSizes = blockSizes;
+        }
+
+        @Override
+        public void onWrite(
+            final long seq, final long timestampMs, final int volumeIndex, final long firstBlock, final ByteBuffer payload)
+        {
+            final int blockSize = blockSizes[volumeIndex];
+            final int blocks = payload.remaining() / blockSize;
+            try
+            {
+                if (!encoder.hasRoomFor(blocks, blockSize))
+                {
+                    sendFrame(channel);
+                }
+                final int base = payload.position();
+                for (int i = 0; i < blocks; i++)
+                {
+                    encoder.addBlock(seq, volumeIndex, firstBlock + i, payload, base + i * blockSize, blockSize);
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
+
+        @Override
+        public void onCheckpoint(final long seq, final long timestampMs, final String label)
+        {
+            try
+            {
+                if (!encoder.tryAddCheckpoint(seq, timestampMs, label))
+                {
+                    sendFrame(channel);
+                    encoder.tryAddCheckpoint(seq, timestampMs, label);
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
+    }
+
+    /** A refusal that retrying cannot fix (wrong volumes, another journal). */
+    static final class FatalRefusalException extends IOException
+    {
+        private static final long serialVersionUID = 1L;
+        final transient Messages.Refused refused;
+
+        FatalRefusalException(final Messages.Refused refused)
+        {
+            super(refused.message());
+            this.refused = refused;
+        }
+    }
+}
