@@ -188,6 +188,8 @@ public final class Replicator implements Callable<Integer>
             final int code = agent.awaitStop();
             if (agent.fatalRefusal() != null)
             {
+                Runtime.getRuntime().removeShutdownHook(hook);
+                agent.close();
                 throw new CliException(2, "the target refused this agent: " + agent.fatalRefusal().message());
             }
             return code;
