@@ -42,6 +42,17 @@ class ReplicationCycleTest
                 final String image = cluster.checkpoint("round-" + round);
                 expected.put(image, sha256(cluster.volume));
                 writeRandomRuns(cluster.volume, cluster.volumeBlocks, 30, random);
+                if (round == 1)
+                {
+                    // Either side restarts: the shipper reconnects and resumes from the durable seq.
+                    cluster.stopTarget();
+                    cluster.startTarget();
+                }
+                if (round == 2)
+                {
+                    cluster.killAgentHard();
+                    cluster.startAgent();
+                }
             }
             final JsonNode images = cluster.json("images", "list", "--group", GROUP, "--json");
             assertThat(images.size()).isGreaterThanOrEqualTo(4);

@@ -3,11 +3,8 @@ package dev.replicator.core.bitmap;
 import org.roaringbitmap.IntIterator;
 import org.roaringbitmap.RoaringBitmap;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -97,19 +94,18 @@ public final class BlockBitmap
         return new Cursor(bits.getIntIterator());
     }
 
+    /** Roaring's portable serialization; does not change this bitmap. */
     public byte[] toBytes()
     {
+        final byte[] bytes = new byte[bits.serializedSizeInBytes()];
+        bits.serialize(ByteBuffer.wrap(bytes));
+        return bytes;
+    }
+
+    /** Converts runs to run containers: smaller in memory and on disk for clustered changes. */
+    public void optimize()
+    {
         bits.runOptimize();
-        final ByteArrayOutputStream out = new ByteArrayOutputStream(bits.serializedSizeInBytes() + 8);
-        try (DataOutputStream data = new DataOutputStream(out))
-        {
-            bits.serialize(data);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
-        return out.toByteArray();
     }
 
     /** @throws IllegalArgumentException if the bytes are not a serialized bitmap. */

@@ -25,6 +25,7 @@ public final class BlockCodec
     private static final LZ4Compressor COMPRESSOR = FACTORY.fastCompressor();
     // safeDecompressor is the JNI path in the maintained fork; fastDecompressor is pure Java there.
     private static final LZ4SafeDecompressor DECOMPRESSOR = FACTORY.safeDecompressor();
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
 
     private BlockCodec()
     {
@@ -131,36 +132,29 @@ public final class BlockCodec
 
     public static boolean isAllZero(final ByteBuffer buffer, final int offset, final int length)
     {
-        int i = offset;
-        final int end = offset + length;
-        for (; i + Long.BYTES <= end; i += Long.BYTES)
+        // ByteBuffer.mismatch is vectorised: several times faster than a loop of getLong.
+        int done = 0;
+        while (done < length)
         {
-            if (buffer.getLong(i) != 0)
+            final int n = Math.min(ZEROS.capacity(), length - done);
+            final ByteBuffer view = buffer.duplicate().limit(offset + done + n).position(offset + done);
+            if (view.mismatch(ZEROS.duplicate().limit(n)) != -1)
             {
                 return false;
             }
-        }
-        for (; i < end; i++)
-        {
-            if (buffer.get(i) != 0)
-            {
-                return false;
-            }
+            done += n;
         }
         return true;
     }
 
     private static void fillZero(final ByteBuffer dst, final int offset, final int length)
     {
-        int i = offset;
-        final int end = offset + length;
-        for (; i + Long.BYTES <= end; i += Long.BYTES)
+        int done = 0;
+        while (done < length)
         {
-            dst.putLong(i, 0L);
-        }
-        for (; i < end; i++)
-        {
-            dst.put(i, (byte)0);
+            final int n = Math.min(ZEROS.capacity(), length - done);
+            dst.duplicate().position(offset + done).put(ZEROS.duplicate().limit(n));
+            done += n;
         }
     }
 
