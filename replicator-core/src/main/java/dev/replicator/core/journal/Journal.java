@@ -476,9 +476,12 @@ public final class Journal implements AutoCloseable
     /**
      * Deletes the cycle files all of whose entries have seq &lt;= {@code ackedSeq}, oldest first,
      * never the newest cycle file (the appender's). Safe while readers and the appender are open: a
-     * reader positioned after {@code ackedSeq} never needs a deleted file, and Chronicle's cached
-     * directory listing is refreshed after the deletes. Afterwards {@code reader(ackedSeq)} works and
-     * {@link #firstRetainedSeq()} is the first seq still on disk.
+     * reader positioned after {@code ackedSeq} never needs a deleted file (a mapping of a deleted
+     * file stays valid on Linux), a reader still behind {@code ackedSeq} fails on its next poll
+     * instead of skipping entries, and Chronicle's cached directory listing is refreshed after the
+     * deletes ({@code refreshDirectoryListing}, the library's documented step after deleting cycle
+     * files). Afterwards {@code reader(ackedSeq)} works and {@link #firstRetainedSeq()} is the first
+     * seq still on disk.
      *
      * @return how many cycle files were deleted.
      * @throws JournalException if the journal cannot be read or a file cannot be deleted.
