@@ -10,6 +10,7 @@ import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalConfig;
+import net.openhft.chronicle.queue.RollCycles;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.FrameChannel;
 import dev.replicator.core.wire.Json;
@@ -110,9 +111,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
 
     private JournalConfig journalConfig()
     {
-        return JournalConfig.builder()
-            .directory(config.stateDir().resolve("journal"))
-            .rollCycle(config.rollCycle())
+        return JournalConfig.builder(config.stateDir().resolve("journal"))
+            .rollCycle(RollCycles.valueOf(config.rollCycle()))
             .build();
     }
 

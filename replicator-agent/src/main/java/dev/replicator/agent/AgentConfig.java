@@ -115,6 +115,15 @@ public final class AgentConfig
         };
         b.heartbeatIntervalMs = config.intValue("heartbeat.interval.ms", 1000, 50, 60_000);
         b.rollCycle = config.string("journal.roll.cycle", "FAST_HOURLY");
+        try
+        {
+            net.openhft.chronicle.queue.RollCycles.valueOf(b.rollCycle);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw config.error("journal.roll.cycle", "'" + b.rollCycle + "' is not a roll cycle (e.g. FAST_HOURLY, " +
+                "HALF_HOURLY, FAST_DAILY)");
+        }
 
         final Set<String> names = new LinkedHashSet<>();
         for (final String key : config.keysStartingWith("volume."))
