@@ -43,8 +43,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * thread, also while the writer works: an image of a checkpoint stays byte-exact while replication goes
  * on. {@link #openLatest} is the live replica, consistent only while no writer runs.
  *
- * <p>After an I/O failure of the writer the store refuses further writes; close and reopen it, which
- * recovers from the files as after a crash.
+ * <p>Resends are harmless: writes at or below {@link #lastSeq()} and checkpoints at or below the newest
+ * are skipped, and a write resent after a crash makes no second undo record. After an I/O failure of
+ * the writer the store refuses further writes; close and reopen it, which recovers from the files as
+ * after a crash.
  */
 public final class ImageStore implements Closeable
 {
@@ -67,6 +69,7 @@ public final class ImageStore implements Closeable
     private volatile List<Checkpoint> allCheckpoints;
     private volatile List<Checkpoint> retainedCheckpoints;
     private volatile boolean closed;
+    private long duplicateWritesSkipped;
     private Throwable failure;
     private WriteStageHook hook = WriteStageHook.NONE;
 
@@ -185,9 +188,15 @@ public final class ImageStore implements Closeable
 
     /**
      * Buffers a block write until the next {@link #commit} or {@link #addCheckpoint}. Reads
-     * {@code blockSize} bytes of {@code plain} from its position; the position does not move. A write
-     * with a seq at or below {@link #lastSeq()} (resent after a reconnect) is applied again, which is
-     * harmless: it never creates a second undo record for a block in one interval.
+     * {@code blockSize} bytes of {@code plain} from its position; the position does not move.
+     *
+     * <p>A write with a seq at or below {@link #lastSeq()} (resent after a reconnect or a lost ack) is
+     * already durable and is skipped, not applied again. Applying it again would be idempotent only if
+     * the whole resent suffix were applied too: a resent old write lands on a block that a later write
+     * already changed, and if the target crashed before the resend got past lastSeq, the agent would
+     * resume after lastSeq and the block would keep the old content for good. Writes above lastSeq that
+     * were already in the replica (a crash before the state file was written) are applied again; the
+     * undo records they made before the crash stay, so they make no second one.
      */
     public void applyBlock(final long seq, final int volumeIndex, final long blockIndex, final ByteBuffer plain)
         throws IOException
@@ -207,6 +216,11 @@ public final class ImageStore implements Closeable
         {
             throw new IllegalArgumentException("a block of volume '" + spec.name() + "' has " + spec.blockSize() +
                 " bytes, the buffer holds " + plain.remaining());
+        }
+        if (seq <= lastSeq)
+        {
+            duplicateWritesSkipped++;
+            return;
         }
         pending.add(seq, volumeIndex, blockIndex, plain, spec.blockSize());
         if (pending.dataBytes() >= PENDING_LIMIT_BYTES)
@@ -244,6 +258,11 @@ public final class ImageStore implements Closeable
         if (seq <= catalog.latestSeq())
         {
             return;
+        }
+        if (seq <= lastSeq)
+        {
+            throw new IllegalArgumentException("checkpoint seq " + seq + " is not above lastSeq " + lastSeq +
+                ": writes after it are already in the replicas, so its image cannot be kept");
         }
         if (pending.maxSeq() >= seq)
         {
@@ -495,6 +514,15 @@ public final class ImageStore implements Closeable
     public long undoRecordsWritten()
     {
         return undoLog.recordsAppended();
+    }
+
+    /**
+     * Resent writes at or below lastSeq that {@link #applyBlock} skipped since the store was opened; the
+     * writer thread's counter, read racily by others.
+     */
+    public long duplicateWritesSkipped()
+    {
+        return duplicateWritesSkipped;
     }
 
     /**
