@@ -241,6 +241,11 @@ public final class ImageStore implements Closeable
      * Records a checkpoint after the writes applied so far: makes them durable, appends the checkpoint
      * to the catalog durably and starts a new interval. A checkpoint at or below the newest one was
      * resent after a crash and is ignored.
+     *
+     * @param label optional (null is stored as ""), at most 1024 bytes of UTF-8.
+     * @throws IllegalArgumentException if {@code seq} is above the newest checkpoint but not above
+     *                                  lastSeq or the pending writes: writes after it are already
+     *                                  applied, so its content no longer exists to keep.
      */
     public void addCheckpoint(final long seq, final long timestampMs, final String label) throws IOException
     {
