@@ -1,0 +1,72 @@
+package dev.replicator.target.image;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class StateFileTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void theNewestValidSlotWinsAndATornSlotFallsBackToTheOther() throws IOException
+    {
+        final Path path = dir.resolve("store.state");
+        try (StateFile state = StateFile.openOrCreate(path))
+        {
+            assertThat(state.lastSeq()).isZero();
+            assertThat(state.firstRetainedSeq()).isZero();
+            state.write(10, 0);
+            state.write(20, 5);
+        }
+        assertThat(Files.size(path)).isEqualTo(StateFileDescriptor.FILE_LENGTH);
+        try (StateFile state = StateFile.openOrCreate(path))
+        {
+            assertThat(state.lastSeq()).isEqualTo(20);
+            assertThat(state.firstRetainedSeq()).isEqualTo(5);
+        }
+
+        // Generation 3 (lastSeq 20) is in slot 1: tear it.
+        corrupt(path, StateFileDescriptor.slotPosition(3) + StateFileDescriptor.LAST_SEQ_OFFSET);
+        try (StateFile state = StateFile.openOrCreate(path))
+        {
+            assertThat(state.lastSeq()).isEqualTo(10);
+            assertThat(state.firstRetainedSeq()).isZero();
+            state.write(30, 7);
+        }
+        try (StateFile state = StateFile.openOrCreate(path))
+        {
+            assertThat(state.lastSeq()).isEqualTo(30);
+            assertThat(state.firstRetainedSeq()).isEqualTo(7);
+        }
+    }
+
+    @Test
+    void aStateFileWithNoValidSlotIsReportedAsDamaged() throws IOException
+    {
+        final Path path = dir.resolve("store.state");
+        StateFile.openOrCreate(path).close();
+        Files.write(path, new byte[StateFileDescriptor.FILE_LENGTH]);
+        assertThatThrownBy(() -> StateFile.openOrCreate(path))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("no valid slot");
+    }
+
+    private static void corrupt(final Path path, final long position) throws IOException
+    {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE))
+        {
+            channel.write(ByteBuffer.wrap(new byte[] {(byte)0xFF}), position);
+        }
+    }
+}
