@@ -1,0 +1,39 @@
+package dev.replicator.target;
+
+import dev.replicator.core.config.ConfigFile;
+import dev.replicator.core.config.HostPort;
+
+import java.nio.file.Path;
+
+/**
+ * A target's settings. Immutable once loaded; every setting validated.
+ *
+ * <pre>
+ * listen = 127.0.0.1:7400          # agents and admin commands connect here
+ * data.dir = /var/lib/replicator   # replicas, undo logs, checkpoints, group state
+ * retain.checkpoints = 64          # images kept per group (the undo log beyond them is deleted)
+ * recovery.scan.interval.ms = 2000 # how often a recovery volume is scanned for writes after failover
+ * </pre>
+ */
+public record TargetConfig(
+    HostPort listen,
+    Path dataDir,
+    int retainCheckpoints,
+    long recoveryScanIntervalMs,
+    int heartbeatIntervalMs)
+{
+    public static TargetConfig load(final Path file)
+    {
+        final ConfigFile config = ConfigFile.load(file);
+        final Path base = file.toAbsolutePath().getParent();
+        final TargetConfig result = new TargetConfig(
+            HostPort.parse(config.string("listen", "127.0.0.1:" + HostPort.DEFAULT_TARGET_PORT),
+                config.source() + ": 'listen'"),
+            base.resolve(config.requirePath("data.dir")),
+            config.intValue("retain.checkpoints", 64, 1, 1_000_000),
+            config.longValue("recovery.scan.interval.ms", 2000, 100, 86_400_000L),
+            config.intValue("heartbeat.interval.ms", 1000, 50, 60_000));
+        config.rejectUnknownKeys();
+        return result;
+    }
+}

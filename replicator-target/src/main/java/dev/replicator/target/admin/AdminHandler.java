@@ -1,0 +1,578 @@
+package dev.replicator.target.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.volume.VolumeChannel;
+import dev.replicator.core.volume.VolumeSpec;
+import dev.replicator.core.wire.FrameChannel;
+import dev.replicator.core.wire.Json;
+import dev.replicator.core.wire.MessageType;
+import dev.replicator.core.wire.Messages;
+import dev.replicator.target.failback.FailbackService;
+import dev.replicator.target.failover.FailoverService;
+import dev.replicator.target.failover.RecoveryTracker;
+import dev.replicator.target.group.AgentLink;
+import dev.replicator.target.group.Group;
+import dev.replicator.target.group.GroupRole;
+import dev.replicator.target.group.GroupState;
+import dev.replicator.target.group.Groups;
+import dev.replicator.target.image.Checkpoint;
+import dev.replicator.target.image.ImageView;
+import dev.replicator.target.image.ProgressListener;
+import dev.replicator.target.receive.TargetServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Serves admin commands (from {@code replicator status|images|checkpoint|failover|failback|verify})
+ * on their own connection: one request, progress frames for long work, one response. Input is
+ * validated before anything changes; a bad request answers exit code 2 and changes nothing.
+ * Paths in requests are paths on the target host.
+ */
+public final class AdminHandler
+{
+    private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
+
+    private final Groups groups;
+    private final FailoverService failover;
+    private final FailbackService failback;
+    private volatile TargetServer server;
+
+    public AdminHandler(final Groups groups, final FailoverService failover, final FailbackService failback)
+    {
+        this.groups = groups;
+        this.failover = failover;
+        this.failback = failback;
+    }
+
+    public void server(final TargetServer server)
+    {
+        this.server = server;
+    }
+
+    public void handle(final FrameChannel channel, final Messages.AdminRequest request)
+    {
+        Messages.AdminResponse response;
+        try
+        {
+            final Map<String, String> args = request.args() == null ? Map.of() : request.args();
+            final JsonNode data = switch (request.command() == null ? "" : request.command())
+            {
+                case "status" -> status();
+                case "images.list" -> imagesList(args.get("group"));
+                case "images.export" -> imagesExport(channel, require(args, "image"), require(args, "to"));
+                case "checkpoint" -> checkpoint(require(args, "group"), args.getOrDefault("label", "manual"),
+                    Long.parseLong(args.getOrDefault("timeoutMs", "60000")));
+                case "failover" -> failover(channel, args);
+                case "failback.plan" -> Json.mapper().valueToTree(failback.plan(group(require(args, "group"))));
+                case "failback.execute" -> Json.mapper().valueToTree(
+                    failback.execute(group(require(args, "group")), progress(channel, "failback")));
+                case "verify" -> verify(args);
+                default -> throw AdminException.badInput("unknown admin command '" + request.command() + "'");
+            };
+            response = new Messages.AdminResponse(0, "ok", data);
+        }
+        catch (final AdminException ex)
+        {
+            response = new Messages.AdminResponse(ex.exitCode(), ex.getMessage(), null);
+            LOG.warn("admin {} refused: {}", request.command(), ex.getMessage());
+        }
+        catch (final NumberFormatException ex)
+        {
+            response = new Messages.AdminResponse(AdminException.BAD_INPUT, "a number argument is not a number: " +
+                ex.getMessage(), null);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            response = new Messages.AdminResponse(AdminException.FAILED, request.command() + " failed: " + ex, null);
+            LOG.error("admin {} failed", request.command(), ex);
+        }
+        try
+        {
+            channel.send(MessageType.ADMIN_RESPONSE, 0, 0, response);
+        }
+        catch (final IOException ex)
+        {
+            LOG.info("admin client went away before the response: {}", ex.getMessage());
+        }
+    }
+
+    private static String require(final Map<String, String> args, final String name) throws AdminException
+    {
+        final String value = args.get(name);
+        if (value == null || value.isEmpty())
+        {
+            throw AdminException.badInput("missing argument '" + name + "'");
+        }
+        return value;
+    }
+
+    private Group group(final String name) throws AdminException
+    {
+        final Group group = groups.get(name);
+        if (group == null)
+        {
+            throw AdminException.badInput("no group '" + name + "' at this target (groups: " +
+                groups.all().stream().map(Group::name).toList() + ")");
+        }
+        return group;
+    }
+
+    // ------------------------------------------------------------------ status
+
+    private JsonNode status()
+    {
+        final ObjectNode root = Json.mapper().createObjectNode();
+        final ArrayNode list = root.putArray("groups");
+        for (final Group group : groups.all())
+        {
+            group.lock().lock();
+            try
+            {
+                groupStatus(group, list.addObject());
+            }
+            finally
+            {
+                group.lock().unlock();
+            }
+        }
+        final TargetServer s = server;
+        root.put("corruptFramesRejected", s == null ? 0 : s.corruptFrames());
+        return root;
+    }
+
+    private void groupStatus(final Group group, final ObjectNode node)
+    {
+        final GroupState state = group.state();
+        node.put("group", state.name());
+        node.put("role", state.role().name());
+        node.put("epoch", state.epoch());
+        node.put("durableSeq", group.store().lastSeq());
+        final AgentLink primary = group.primary();
+        node.put("primaryConnected", primary != null && !primary.isClosed());
+        node.put("primaryAgent", primary == null ? null : primary.agentName());
+        final AgentLink demoted = group.demoted();
+        node.put("demotedPrimaryConnected", demoted != null && !demoted.isClosed());
+        node.put("failbackReportReceived", group.failbackReport() != null);
+        final List<Checkpoint> checkpoints = group.store().checkpoints();
+        node.put("images", checkpoints.size());
+        if (!checkpoints.isEmpty())
+        {
+            final Checkpoint last = checkpoints.get(checkpoints.size() - 1);
+            node.put("latestImage", new ImageId(state.name(), last.seq()).toString());
+            node.put("latestImageTime", Instant.ofEpochMilli(last.timestampMs()).toString());
+        }
+        final ArrayNode volumes = node.putArray("volumes");
+        for (final Messages.VolumeInfo info : state.volumes())
+        {
+            volumes.addObject().put("name", info.name()).put("sizeBytes", info.sizeBytes())
+                .put("blockSize", info.blockSize());
+        }
+        if (state.failover() != null)
+        {
+            final ObjectNode fo = node.putObject("failover");
+            fo.put("image", new ImageId(state.name(), state.failover().imageSeq()).toString());
+            fo.put("at", Instant.ofEpochMilli(state.failover().atMs()).toString());
+            final ArrayNode paths = fo.putArray("recoveryPaths");
+            state.failover().recoveryPaths().forEach(paths::add);
+            final RecoveryTracker tracker = failover.tracker(state.name());
+            if (tracker != null)
+            {
+                long written = 0;
+                for (int v = 0; v < state.volumes().size(); v++)
+                {
+                    written += tracker.written(v).cardinality();
+                }
+                fo.put("blocksWrittenSinceFailover", written);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ images
+
+    private JsonNode imagesList(final String groupName) throws AdminException
+    {
+        final List<Group> selected = groupName == null ? groups.all() : List.of(group(groupName));
+        final ArrayNode list = Json.mapper().createArrayNode();
+        for (final Group group : selected)
+        {
+            final List<Checkpoint> checkpoints;
+            group.lock().lock();
+            try
+            {
+                checkpoints = group.store().checkpoints();
+            }
+            finally
+            {
+                group.lock().unlock();
+            }
+            for (final Checkpoint checkpoint : checkpoints)
+            {
+                list.addObject()
+                    .put("id", new ImageId(group.name(), checkpoint.seq()).toString())
+                    .put("group", group.name())
+                    .put("seq", checkpoint.seq())
+                    .put("time", Instant.ofEpochMilli(checkpoint.timestampMs()).toString())
+                    .put("timeMs", checkpoint.timestampMs())
+                    .put("label", checkpoint.label())
+                    .put("blocksChanged", checkpoint.blocksChanged());
+            }
+        }
+        return list;
+    }
+
+    private Checkpoint image(final Group group, final long seq) throws AdminException
+    {
+        final Optional<Checkpoint> checkpoint = group.store().checkpoint(seq);
+        if (checkpoint.isEmpty())
+        {
+            throw AdminException.badInput("no image " + new ImageId(group.name(), seq) +
+                " (it never existed or is no longer retained; see 'replicator images list --group " + group.name() + "')");
+        }
+        return checkpoint.get();
+    }
+
+    private JsonNode imagesExport(final FrameChannel channel, final String imageText, final String to)
+        throws AdminException, IOException
+    {
+        final ImageId id = ImageId.parse(imageText);
+        final Group group = group(id.group());
+        image(group, id.seq());
+        final List<Path> outputs = outputPaths(group, Path.of(to));
+        final long startMs = System.currentTimeMillis();
+        group.lock().lock();
+        try
+        {
+            final ImageView view = group.store().openImage(id.seq());
+            final ProgressListener progress = progress(channel, "export");
+            for (int v = 0; v < outputs.size(); v++)
+            {
+                view.materialize(v, outputs.get(v), progress, (block, fingerprint) -> { });
+            }
+        }
+        finally
+        {
+            group.lock().unlock();
+        }
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("image", id.toString());
+        final ArrayNode paths = node.putArray("paths");
+        outputs.forEach(p -> paths.add(p.toString()));
+        node.put("elapsedMs", System.currentTimeMillis() - startMs);
+        return node;
+    }
+
+    /**
+     * A group of one volume goes to {@code to} itself; several go to {@code to/NAME.img}. Existing
+     * files are never overwritten: an admin's data might be there.
+     */
+    private static List<Path> outputPaths(final Group group, final Path to) throws AdminException
+    {
+        final List<VolumeSpec> specs = group.volumeSpecs();
+        final List<Path> paths = new ArrayList<>();
+        if (specs.size() == 1)
+        {
+            paths.add(to.toAbsolutePath());
+        }
+        else
+        {
+            for (final VolumeSpec spec : specs)
+            {
+                paths.add(to.toAbsolutePath().resolve(spec.name() + ".img"));
+            }
+        }
+        for (final Path path : paths)
+        {
+            if (Files.exists(path))
+            {
+                throw AdminException.badInput(path + " already exists; choose a new path (nothing was changed)");
+            }
+            final Path parent = path.getParent();
+            if (specs.size() == 1 && (parent == null || !Files.isDirectory(parent)))
+            {
+                throw AdminException.badInput("directory " + parent + " does not exist (nothing was changed)");
+            }
+        }
+        if (specs.size() > 1)
+        {
+            try
+            {
+                Files.createDirectories(to.toAbsolutePath());
+            }
+            catch (final IOException ex)
+            {
+                throw AdminException.badInput("cannot create directory " + to + ": " + ex.getMessage());
+            }
+        }
+        return paths;
+    }
+
+    private static ProgressListener progress(final FrameChannel channel, final String phase)
+    {
+        final long[] lastMs = {0};
+        return (done, total) ->
+        {
+            final long nowMs = System.currentTimeMillis();
+            if (nowMs - lastMs[0] >= 200 || done == total)
+            {
+                lastMs[0] = nowMs;
+                try
+                {
+                    channel.send(MessageType.ADMIN_PROGRESS, 0, 0, new Messages.AdminProgress(phase, done, total, "bytes"));
+                }
+                catch (final IOException ignore)
+                {
+                    // The client went away; the work goes on and its result is logged.
+                }
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ checkpoint
+
+    private JsonNode checkpoint(final String groupName, final String label, final long timeoutMs)
+        throws AdminException, IOException
+    {
+        final Group group = group(groupName);
+        final AgentLink primary = group.primary();
+        if (group.state().role() != GroupRole.REPLICATING || primary == null || primary.isClosed())
+        {
+            throw AdminException.failed("group '" + groupName + "' has no connected primary to take a checkpoint");
+        }
+        final String requestId = UUID.randomUUID().toString();
+        final CompletableFuture<Long> taken = new CompletableFuture<>();
+        group.checkpointRequests().put(requestId, taken);
+        primary.channel().send(MessageType.CHECKPOINT_REQUEST, group.state().epoch(), 0,
+            new Messages.CheckpointRequest(requestId, label));
+        final long seq;
+        try
+        {
+            seq = taken.get(timeoutMs, TimeUnit.MILLISECONDS);
+            if (seq < 0)
+            {
+                throw AdminException.failed("the primary could not take the checkpoint (see its log)");
+            }
+            if (!group.awaitDurable(seq, timeoutMs))
+            {
+                throw AdminException.failed("checkpoint seq=" + seq + " was taken but is not yet durable here");
+            }
+        }
+        catch (final TimeoutException ex)
+        {
+            throw AdminException.failed("no checkpoint from the primary within " + timeoutMs + " ms");
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw AdminException.failed("interrupted");
+        }
+        catch (final ExecutionException ex)
+        {
+            throw AdminException.failed("checkpoint failed: " + ex.getCause());
+        }
+        finally
+        {
+            group.checkpointRequests().remove(requestId);
+        }
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("image", new ImageId(groupName, seq).toString());
+        node.put("seq", seq);
+        return node;
+    }
+
+    // ------------------------------------------------------------------ failover
+
+    private JsonNode failover(final FrameChannel channel, final Map<String, String> args)
+        throws AdminException, IOException
+    {
+        final Group group = group(require(args, "group"));
+        final GroupState state = group.state();
+        if (state.role() == GroupRole.FAILED_OVER)
+        {
+            throw AdminException.badInput("group '" + state.name() + "' is already failed over (epoch " +
+                state.epoch() + ", image " + new ImageId(state.name(), state.failover().imageSeq()) +
+                "); fail back first");
+        }
+        final List<Checkpoint> checkpoints = group.store().checkpoints();
+        final long startMs = System.currentTimeMillis();
+        final List<Path> paths = outputPaths(group, Path.of(require(args, "to")));
+        long imageSeq;
+        if (args.containsKey("image"))
+        {
+            final ImageId id = ImageId.parse(args.get("image"));
+            if (!id.group().equals(state.name()))
+            {
+                throw AdminException.badInput("image " + id + " belongs to group '" + id.group() + "', not '" +
+                    state.name() + "'");
+            }
+            imageSeq = image(group, id.seq()).seq();
+        }
+        else if (args.containsKey("atMs"))
+        {
+            final long atMs = Long.parseLong(args.get("atMs"));
+            if (checkpoints.isEmpty() || checkpoints.get(0).timestampMs() > atMs)
+            {
+                throw AdminException.badInput(Instant.ofEpochMilli(atMs) + " is before the oldest retained image of " +
+                    "group '" + state.name() + "'" + (checkpoints.isEmpty() ? " (it has none)" : " (" +
+                    Instant.ofEpochMilli(checkpoints.get(0).timestampMs()) + ")") + "; nothing was changed");
+            }
+            imageSeq = -1;
+            for (final Checkpoint checkpoint : checkpoints)
+            {
+                if (checkpoint.timestampMs() <= atMs)
+                {
+                    imageSeq = checkpoint.seq();
+                }
+            }
+        }
+        else if (Boolean.parseBoolean(args.get("latest")))
+        {
+            imageSeq = -1;
+        }
+        else
+        {
+            throw AdminException.badInput("say which image: --image ID, --at TIME or --latest");
+        }
+        if (imageSeq == -1)
+        {
+            imageSeq = latestCheckpoint(group);
+        }
+        if (imageSeq < 0)
+        {
+            throw AdminException.badInput("group '" + state.name() + "' has no image yet");
+        }
+        final long epoch = failover.failover(group, imageSeq, paths, progress(channel, "failover"));
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("group", state.name());
+        node.put("image", new ImageId(state.name(), imageSeq).toString());
+        node.put("epoch", epoch);
+        final ArrayNode out = node.putArray("paths");
+        paths.forEach(p -> out.add(p.toString()));
+        node.put("elapsedMs", System.currentTimeMillis() - startMs);
+        return node;
+    }
+
+    /** The newest durable state as an image: the last checkpoint, or a new one at the durable seq. */
+    private static long latestCheckpoint(final Group group) throws IOException
+    {
+        group.lock().lock();
+        try
+        {
+            final List<Checkpoint> checkpoints = group.store().checkpoints();
+            final long durable = group.store().lastSeq();
+            if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
+            {
+                return checkpoints.get(checkpoints.size() - 1).seq();
+            }
+            if (durable == 0)
+            {
+                return -1;
+            }
+            final long seq = durable + 1;
+            group.store().addCheckpoint(seq, System.currentTimeMillis(), "failover-latest");
+            group.store().commit(seq);
+            return seq;
+        }
+        finally
+        {
+            group.lock().unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ verify
+
+    /**
+     * {@code image + file}: is the file byte-identical to the image (per-block fingerprints)?
+     * {@code group}: is the replica identical to the connected primary's volumes right now?
+     */
+    private JsonNode verify(final Map<String, String> args) throws AdminException, IOException
+    {
+        if (args.containsKey("image"))
+        {
+            final ImageId id = ImageId.parse(args.get("image"));
+            final Group group = group(id.group());
+            image(group, id.seq());
+            final List<Path> files = new ArrayList<>();
+            final Path file = Path.of(require(args, "file"));
+            final List<VolumeSpec> specs = group.volumeSpecs();
+            if (specs.size() == 1)
+            {
+                files.add(file);
+            }
+            else
+            {
+                specs.forEach(s -> files.add(file.resolve(s.name() + ".img")));
+            }
+            final ObjectNode node = Json.mapper().createObjectNode();
+            long mismatched = 0;
+            group.lock().lock();
+            try
+            {
+                final ImageView view = group.store().openImage(id.seq());
+                for (int v = 0; v < specs.size(); v++)
+                {
+                    mismatched += compareFile(view, v, specs.get(v), files.get(v));
+                }
+            }
+            finally
+            {
+                group.lock().unlock();
+            }
+            node.put("image", id.toString());
+            node.put("mismatchedBlocks", mismatched);
+            node.put("identical", mismatched == 0);
+            return node;
+        }
+        throw AdminException.badInput("verify needs --image ID --file PATH");
+    }
+
+    private static long compareFile(final ImageView view, final int v, final VolumeSpec spec, final Path file)
+        throws AdminException, IOException
+    {
+        if (!Files.exists(file))
+        {
+            throw AdminException.badInput(file + " does not exist");
+        }
+        final long size = VolumeChannel.sizeOf(file);
+        if (size != spec.sizeBytes())
+        {
+            throw AdminException.badInput("volume size mismatch: " + file + " has " + size + " bytes, volume '" +
+                spec.name() + "' has " + spec.sizeBytes());
+        }
+        long mismatched = 0;
+        final ByteBuffer imageBlock = ByteBuffer.allocateDirect(spec.blockSize());
+        final ByteBuffer fileBlock = ByteBuffer.allocateDirect(spec.blockSize());
+        try (VolumeChannel channel = VolumeChannel.openReadOnly(file, spec.blockSize()))
+        {
+            for (long b = 0; b < spec.blockCount(); b++)
+            {
+                imageBlock.clear();
+                view.readBlock(v, b, imageBlock);
+                fileBlock.clear();
+                channel.readBlocks(b, fileBlock);
+                if (Checksums.xxHash64(imageBlock, 0, spec.blockSize()) != Checksums.xxHash64(fileBlock, 0, spec.blockSize()))
+                {
+                    mismatched++;
+                }
+            }
+        }
+        return mismatched;
+    }
+}

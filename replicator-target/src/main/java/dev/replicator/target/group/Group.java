@@ -1,0 +1,163 @@
+package dev.replicator.target.group;
+
+import dev.replicator.core.volume.VolumeSpec;
+import dev.replicator.core.wire.Messages;
+import dev.replicator.target.image.ImageStore;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A group at the target: its durable state, its image store, and who is connected for it.
+ *
+ * <p>Threading: {@link #lock()} serialises everything that reads or changes the store and the
+ * state (the receiving session per frame, admin commands for their duration). Session fields are
+ * volatile: set by connection threads, read by admin commands.
+ */
+public final class Group
+{
+    private final Path dir;
+    private final ImageStore store;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Object durableMonitor = new Object();
+    private final Map<String, CompletableFuture<Long>> checkpointRequests = new ConcurrentHashMap<>();
+    private volatile GroupState state;
+    private volatile AgentLink primary;
+    private volatile AgentLink demoted;
+    private volatile Messages.FailbackReport failbackReport;
+    private volatile String demotedJournalId;
+
+    public Group(final Path dir, final GroupState state, final ImageStore store)
+    {
+        this.dir = dir;
+        this.state = state;
+        this.store = store;
+    }
+
+    public static List<VolumeSpec> specsOf(final List<Messages.VolumeInfo> volumes)
+    {
+        final List<VolumeSpec> specs = new ArrayList<>();
+        for (final Messages.VolumeInfo info : volumes)
+        {
+            specs.add(new VolumeSpec(info.name(), Path.of(info.name()), info.sizeBytes(), info.blockSize()));
+        }
+        return specs;
+    }
+
+    public String name()
+    {
+        return state.name();
+    }
+
+    public Path dir()
+    {
+        return dir;
+    }
+
+    public ImageStore store()
+    {
+        return store;
+    }
+
+    public ReentrantLock lock()
+    {
+        return lock;
+    }
+
+    public GroupState state()
+    {
+        return state;
+    }
+
+    /** Persists then publishes a new state. Call with the lock held. */
+    public void updateState(final GroupState next) throws IOException
+    {
+        next.write(dir);
+        state = next;
+    }
+
+    public List<VolumeSpec> volumeSpecs()
+    {
+        return specsOf(state.volumes());
+    }
+
+    public AgentLink primary()
+    {
+        return primary;
+    }
+
+    public void primary(final AgentLink link)
+    {
+        primary = link;
+    }
+
+    public AgentLink demoted()
+    {
+        return demoted;
+    }
+
+    /** A demoted primary connected, with the journal id it said hello with. */
+    public void demoted(final AgentLink link, final String journalId)
+    {
+        demoted = link;
+        demotedJournalId = journalId;
+        if (link == null)
+        {
+            failbackReport = null;
+        }
+    }
+
+    public String demotedJournalId()
+    {
+        return demotedJournalId;
+    }
+
+    public Messages.FailbackReport failbackReport()
+    {
+        return failbackReport;
+    }
+
+    public void failbackReport(final Messages.FailbackReport report)
+    {
+        failbackReport = report;
+    }
+
+    public Map<String, CompletableFuture<Long>> checkpointRequests()
+    {
+        return checkpointRequests;
+    }
+
+    /** Called after each commit so that waiters on durability wake. */
+    public void signalDurable()
+    {
+        synchronized (durableMonitor)
+        {
+            durableMonitor.notifyAll();
+        }
+    }
+
+    /** Waits until the store is durable up to {@code seq}; false on timeout. */
+    public boolean awaitDurable(final long seq, final long timeoutMs) throws InterruptedException
+    {
+        final long deadlineMs = System.currentTimeMillis() + timeoutMs;
+        synchronized (durableMonitor)
+        {
+            while (store.lastSeq() < seq)
+            {
+                final long waitMs = deadlineMs - System.currentTimeMillis();
+                if (waitMs <= 0)
+                {
+                    return false;
+                }
+                durableMonitor.wait(Math.min(waitMs, 100));
+            }
+        }
+        return true;
+    }
+}

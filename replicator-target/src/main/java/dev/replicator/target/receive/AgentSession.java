@@ -1,0 +1,400 @@
+package dev.replicator.target.receive;
+
+import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.wire.CorruptFrameException;
+import dev.replicator.core.wire.DataFrameDecoder;
+import dev.replicator.core.wire.DecodedBatch;
+import dev.replicator.core.wire.FingerprintsCodec;
+import dev.replicator.core.wire.Frame;
+import dev.replicator.core.wire.FrameChannel;
+import dev.replicator.core.wire.MessageType;
+import dev.replicator.core.wire.Messages;
+import dev.replicator.core.wire.ProtocolException;
+import dev.replicator.target.group.AgentLink;
+import dev.replicator.target.group.Group;
+import dev.replicator.target.group.GroupRole;
+import dev.replicator.target.group.GroupState;
+import dev.replicator.target.group.Groups;
+import dev.replicator.target.image.ImageStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One agent connection at the target. Decides from the hello what the agent is (the group's
+ * primary, a demoted primary, or refused), then either receives its journal, applying each data
+ * frame durably before acknowledging it, or serves it as the failback peer.
+ *
+ * <p>Runs on the connection's own thread. A frame that fails any check is never applied: the
+ * session answers NACK and closes, and the agent resends from the durable seq.
+ */
+public final class AgentSession implements Runnable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(AgentSession.class);
+
+    private final FrameChannel channel;
+    private final Messages.Hello hello;
+    private final Groups groups;
+    private final int heartbeatIntervalMs;
+    private final AtomicLong corruptFrames;
+
+    public AgentSession(
+        final FrameChannel channel,
+        final Messages.Hello hello,
+        final Groups groups,
+        final int heartbeatIntervalMs,
+        final AtomicLong corruptFrames)
+    {
+        this.channel = channel;
+        this.hello = hello;
+        this.groups = groups;
+        this.heartbeatIntervalMs = heartbeatIntervalMs;
+        this.corruptFrames = corruptFrames;
+    }
+
+    @Override
+    public void run()
+    {
+        try (channel)
+        {
+            channel.readTimeoutMs(heartbeatIntervalMs * 10);
+            final String refusal = checkHello();
+            if (refusal != null)
+            {
+                refuse(Messages.RefusalCode.BAD_REQUEST, refusal, 0, 0);
+                return;
+            }
+            Group group = groups.get(hello.group());
+            if (group == null)
+            {
+                group = groups.create(hello);
+            }
+            final AgentLink link = new AgentLink(channel, hello.agentName());
+            final Decision decision = decide(group, link);
+            switch (decision)
+            {
+                case PRIMARY -> receive(group, link);
+                case DEMOTED -> serveDemoted(group, link);
+                default ->
+                {
+                }
+            }
+        }
+        catch (final EOFException ex)
+        {
+            LOG.info("group={} agent {} disconnected", hello.group(), channel.peer());
+        }
+        catch (final IOException ex)
+        {
+            LOG.warn("group={} agent {} connection ended: {}", hello.group(), channel.peer(), ex.getMessage());
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.error("group={} agent {} session failed", hello.group(), channel.peer(), ex);
+        }
+    }
+
+    private String checkHello()
+    {
+        if (hello.protocolVersion() != Messages.PROTOCOL_VERSION)
+        {
+            return "protocol version " + hello.protocolVersion() + " is not supported (this target speaks " +
+                Messages.PROTOCOL_VERSION + ")";
+        }
+        if (hello.group() == null || !dev.replicator.core.volume.VolumeSpec.isValidName(hello.group()))
+        {
+            return "group name '" + hello.group() + "' is not valid";
+        }
+        if (hello.volumes() == null || hello.volumes().isEmpty())
+        {
+            return "hello names no volumes";
+        }
+        try
+        {
+            Group.specsOf(hello.volumes());
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return ex.getMessage();
+        }
+        return null;
+    }
+
+    private enum Decision
+    {
+        PRIMARY,
+        DEMOTED,
+        REFUSED
+    }
+
+    private Decision decide(final Group group, final AgentLink link) throws IOException
+    {
+        group.lock().lock();
+        try
+        {
+            final GroupState state = group.state();
+            final long durable = group.store().lastSeq();
+            final String mismatch = volumeMismatch(state.volumes(), hello.volumes());
+            if (mismatch != null)
+            {
+                refuse(Messages.RefusalCode.VOLUME_MISMATCH, mismatch, state.epoch(), durable);
+                LOG.warn("group={} epoch={} refused agent {}: {}", state.name(), state.epoch(), hello.agentName(),
+                    mismatch);
+                return Decision.REFUSED;
+            }
+            if (state.role() == GroupRole.FAILED_OVER)
+            {
+                final AgentLink previous = group.demoted();
+                if (previous != null)
+                {
+                    previous.channel().close();
+                }
+                group.demoted(link, hello.journalId());
+                refuse(Messages.RefusalCode.DEMOTED, "group '" + state.name() + "' failed over at epoch " +
+                    state.epoch() + "; this primary is demoted and must not ship until failback", state.epoch(), durable);
+                LOG.warn("group={} epoch={} old primary {} (epoch {}) is back: refused as demoted, kept for failback",
+                    state.name(), state.epoch(), hello.agentName(), hello.epoch());
+                return Decision.DEMOTED;
+            }
+            if (!state.journalId().equals(hello.journalId()) || hello.epoch() > state.epoch())
+            {
+                final String message = "agent '" + hello.agentName() + "' has journal " + hello.journalId() +
+                    " at epoch " + hello.epoch() + ", but group '" + state.name() + "' replicates from journal " +
+                    state.journalId() + " at epoch " + state.epoch() + "; this agent is not the group's primary";
+                refuse(Messages.RefusalCode.JOURNAL_MISMATCH, message, state.epoch(), durable);
+                LOG.warn("group={} epoch={} refused agent {}: journal mismatch", state.name(), state.epoch(),
+                    hello.agentName());
+                return Decision.REFUSED;
+            }
+            final AgentLink previous = group.primary();
+            if (previous != null && !previous.isClosed())
+            {
+                // Same journal: the agent reconnected before we saw the old connection die.
+                previous.channel().close();
+            }
+            group.primary(link);
+            channel.send(MessageType.WELCOME, state.epoch(), durable,
+                new Messages.Welcome(state.name(), state.epoch(), durable));
+            LOG.info("group={} epoch={} primary {} connected from {}; durable seq={}", state.name(), state.epoch(),
+                hello.agentName(), channel.peer(), durable);
+            return Decision.PRIMARY;
+        }
+        finally
+        {
+            group.lock().unlock();
+        }
+    }
+
+    static String volumeMismatch(final List<Messages.VolumeInfo> group, final List<Messages.VolumeInfo> agent)
+    {
+        if (group.size() != agent.size())
+        {
+            return "the agent has " + agent.size() + " volume(s), the group has " + group.size();
+        }
+        for (int i = 0; i < group.size(); i++)
+        {
+            final Messages.VolumeInfo g = group.get(i);
+            final Messages.VolumeInfo a = agent.get(i);
+            if (!g.name().equals(a.name()))
+            {
+                return "volume " + i + " is '" + a.name() + "' on the agent but '" + g.name() + "' in the group";
+            }
+            if (g.sizeBytes() != a.sizeBytes() || g.blockSize() != a.blockSize())
+            {
+                return "volume size mismatch: '" + g.name() + "' is " + a.sizeBytes() + " bytes in blocks of " +
+                    a.blockSize() + " on the agent but " + g.sizeBytes() + " bytes in blocks of " + g.blockSize() +
+                    " in the group";
+            }
+        }
+        return null;
+    }
+
+    private void refuse(final String code, final String message, final long epoch, final long durable)
+        throws IOException
+    {
+        channel.send(MessageType.REFUSED, epoch, durable, new Messages.Refused(code, message, epoch, durable));
+    }
+
+    private void receive(final Group group, final AgentLink link) throws IOException
+    {
+        final List<dev.replicator.core.volume.VolumeSpec> specs = group.volumeSpecs();
+        final int[] blockSizes = specs.stream().mapToInt(dev.replicator.core.volume.VolumeSpec::blockSize).toArray();
+        final long[] blockCounts = specs.stream().mapToLong(dev.replicator.core.volume.VolumeSpec::blockCount).toArray();
+        final DataFrameDecoder decoder = new DataFrameDecoder(blockSizes, blockCounts);
+        final ImageStore store = group.store();
+        try
+        {
+            while (true)
+            {
+                final Frame frame;
+                try
+                {
+                    frame = channel.read();
+                }
+                catch (final CorruptFrameException ex)
+                {
+                    nack(group, ex);
+                    return;
+                }
+                switch (frame.type())
+                {
+                    case DATA ->
+                    {
+                        if (!applyData(group, link, decoder, store, frame))
+                        {
+                            return;
+                        }
+                    }
+                    case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(), store.lastSeq(), null);
+                    case CHECKPOINT_TAKEN ->
+                    {
+                        final Messages.CheckpointTaken taken = frame.bodyAs(Messages.CheckpointTaken.class);
+                        final CompletableFuture<Long> request = group.checkpointRequests().remove(taken.requestId());
+                        if (request != null)
+                        {
+                            request.complete(taken.seq());
+                        }
+                    }
+                    case FINGERPRINTS -> link.inbox().offer(fingerprints(frame));
+                    default -> throw new ProtocolException("unexpected " + frame.type() + " from a primary");
+                }
+            }
+        }
+        finally
+        {
+            link.markClosed();
+            if (group.primary() == link)
+            {
+                group.primary(null);
+            }
+        }
+    }
+
+    private boolean applyData(
+        final Group group, final AgentLink link, final DataFrameDecoder decoder, final ImageStore store,
+        final Frame frame) throws IOException
+    {
+        group.lock().lock();
+        try
+        {
+            final GroupState state = group.state();
+            if (state.role() != GroupRole.REPLICATING || frame.epoch() != state.epoch() || group.primary() != link)
+            {
+                refuse(Messages.RefusalCode.DEMOTED, "group '" + state.name() + "' is at epoch " + state.epoch() +
+                    " (" + state.role() + "); frames of epoch " + frame.epoch() + " are refused",
+                    state.epoch(), store.lastSeq());
+                LOG.warn("group={} epoch={} refused a data frame of epoch {} from {}", state.name(), state.epoch(),
+                    frame.epoch(), hello.agentName());
+                return false;
+            }
+            final DecodedBatch batch;
+            try
+            {
+                batch = decoder.decode(frame, store.lastSeq());
+            }
+            catch (final CorruptFrameException ex)
+            {
+                nack(group, ex);
+                return false;
+            }
+            for (int i = 0; i < batch.size(); i++)
+            {
+                if (batch.isCheckpoint(i))
+                {
+                    store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
+                }
+                else
+                {
+                    store.applyBlock(batch.seq(i), batch.volumeIndex(i), batch.blockIndex(i), batch.block(i));
+                }
+            }
+            if (batch.size() > 0)
+            {
+                store.commit(frame.seq());
+            }
+        }
+        finally
+        {
+            group.lock().unlock();
+        }
+        group.signalDurable();
+        channel.send(MessageType.ACK, group.state().epoch(), store.lastSeq(), null);
+        return true;
+    }
+
+    private void nack(final Group group, final CorruptFrameException ex) throws IOException
+    {
+        final long count = corruptFrames.incrementAndGet();
+        LOG.warn("group={} epoch={} rejected a corrupt frame from {} ({} so far): {}; nothing applied, " +
+            "the agent resends from seq={}", group.name(), group.state().epoch(), hello.agentName(), count,
+            ex.getMessage(), group.store().lastSeq());
+        channel.send(MessageType.NACK, group.state().epoch(), group.store().lastSeq(),
+            new Messages.Refused("CORRUPT_FRAME", ex.getMessage(), group.state().epoch(), group.store().lastSeq()));
+    }
+
+    private void serveDemoted(final Group group, final AgentLink link) throws IOException
+    {
+        try
+        {
+            while (true)
+            {
+                final Frame frame = channel.read();
+                switch (frame.type())
+                {
+                    case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(), 0, null);
+                    case FAILBACK_REPORT ->
+                    {
+                        final Messages.FailbackReport report = frame.bodyAs(Messages.FailbackReport.class);
+                        group.failbackReport(report);
+                        long tail = 0;
+                        for (final byte[] bits : report.tailBitmaps())
+                        {
+                            tail += BlockBitmap.fromBytes(bits).cardinality();
+                        }
+                        LOG.info("group={} epoch={} demoted primary {} reports {} unshipped entries ({} blocks) " +
+                            "after seq={}", group.name(), group.state().epoch(), hello.agentName(),
+                            report.tailEntries(), tail, report.targetDurableSeq());
+                    }
+                    case FAILBACK_ACK -> link.inbox().offer(
+                        new AgentLink.Reply(AgentLink.Reply.Kind.FAILBACK_ACK, frame.seq(), 0, 0, null, null));
+                    case FINGERPRINTS -> link.inbox().offer(fingerprints(frame));
+                    case ROLE_SWITCH_ACK ->
+                    {
+                        final Messages.RoleSwitchAck ack = frame.bodyAs(Messages.RoleSwitchAck.class);
+                        link.inbox().offer(new AgentLink.Reply(
+                            AgentLink.Reply.Kind.ROLE_SWITCH_ACK, ack.baseSeq(), 0, 0, null, ack.journalId()));
+                    }
+                    default -> throw new ProtocolException("unexpected " + frame.type() + " from a demoted primary");
+                }
+            }
+        }
+        finally
+        {
+            link.markClosed();
+            if (group.demoted() == link)
+            {
+                group.demoted(null, null);
+            }
+        }
+    }
+
+    private static AgentLink.Reply fingerprints(final Frame frame) throws IOException
+    {
+        final ByteBuffer body = frame.body();
+        FingerprintsCodec.validate(body);
+        final int count = FingerprintsCodec.count(body);
+        final long[] values = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = FingerprintsCodec.fingerprint(body, i);
+        }
+        return new AgentLink.Reply(AgentLink.Reply.Kind.FINGERPRINTS, 0, FingerprintsCodec.volumeIndex(body),
+            FingerprintsCodec.firstBlock(body), values, null);
+    }
+}
