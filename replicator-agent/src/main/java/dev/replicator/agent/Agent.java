@@ -320,9 +320,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             volume.table().force();
         }
-        final Journal old = journal;
+        // The old journal (with its tail, now overwritten by failback) goes; the new one continues
+        // the group's sequence after the target's failback checkpoint.
+        journal.close();
         journal = Journal.create(journalConfig(), baseSeq);
-        old.close();
         final AgentState next = state.withEpoch(epoch);
         next.write(config.stateDir());
         state = next;

@@ -109,7 +109,7 @@ public final class Replicator implements Callable<Integer>
         }
     }
 
-    static JsonNode call(final TargetOption target, final String command, final Map<String, String> args)
+    static JsonNode request(final TargetOption target, final String command, final Map<String, String> args)
         throws CliException
     {
         final Messages.AdminResponse response = target.client().call(command, args);
@@ -251,7 +251,7 @@ public final class Replicator implements Callable<Integer>
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = call(target, "status", Map.of());
+            final JsonNode data = request(target, "status", Map.of());
             if (json)
             {
                 System.out.println(Json.pretty(data));
@@ -301,7 +301,7 @@ public final class Replicator implements Callable<Integer>
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = call(target, "images.list", args("group", group));
+            final JsonNode data = request(target, "images.list", args("group", group));
             if (json)
             {
                 System.out.println(Json.pretty(data));
@@ -334,7 +334,7 @@ public final class Replicator implements Callable<Integer>
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = call(target, "images.export", args("image", image, "to", absolute(to)));
+            final JsonNode data = request(target, "images.export", args("image", image, "to", absolute(to)));
             System.out.printf("exported %s to %s in %d ms%n", data.get("image").asText(), data.get("paths"),
                 data.get("elapsedMs").asLong());
             return 0;
@@ -356,7 +356,7 @@ public final class Replicator implements Callable<Integer>
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = call(target, "checkpoint", args("group", group, "label", label));
+            final JsonNode data = request(target, "checkpoint", args("group", group, "label", label));
             System.out.println(data.get("image").asText());
             return 0;
         }
@@ -395,7 +395,7 @@ public final class Replicator implements Callable<Integer>
         {
             final String atMs = which.at == null ? null :
                 Long.toString(TimeArgument.parseEpochMs(which.at, ZoneId.systemDefault()));
-            final JsonNode data = call(target, "failover", args("group", group, "image", which.image, "atMs", atMs,
+            final JsonNode data = request(target, "failover", args("group", group, "image", which.image, "atMs", atMs,
                 "latest", which.latest ? "true" : null, "to", absolute(to)));
             System.out.printf("failed over group %s to image %s at epoch %d: recovery volume %s (%d ms)%n",
                 data.get("group").asText(), data.get("image").asText(), data.get("epoch").asLong(),
@@ -431,7 +431,7 @@ public final class Replicator implements Callable<Integer>
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = call(target, mode.plan ? "failback.plan" : "failback.execute", args("group", group));
+            final JsonNode data = request(target, mode.plan ? "failback.plan" : "failback.execute", args("group", group));
             if (json)
             {
                 System.out.println(Json.pretty(data));
@@ -476,7 +476,7 @@ public final class Replicator implements Callable<Integer>
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = call(target, "verify", args("image", image, "file", absolute(file)));
+            final JsonNode data = request(target, "verify", args("image", image, "file", absolute(file)));
             if (data.get("identical").asBoolean())
             {
                 System.out.println(file + " is identical to image " + image);

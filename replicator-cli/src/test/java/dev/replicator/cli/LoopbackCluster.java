@@ -77,20 +77,20 @@ final class LoopbackCluster implements AutoCloseable
 
     void startTarget()
     {
-        targetJvm = ChildJvm.start(dir, "target-" + (++starts), Replicator.class.getName(),
+        targetJvm = ChildJvm.start(Replicator.class, dir.resolve("logs-target-" + (++starts)),
             "target", "run", "--config", dir.resolve("target.conf").toString());
         await(() -> Cli.run("status", "--target", target).exitCode() == 0, "the target to answer");
     }
 
     void stopTarget()
     {
-        targetJvm.close();
+        targetJvm.terminate();
         targetJvm = null;
     }
 
     ChildJvm startAgent()
     {
-        agentJvm = ChildJvm.start(dir, "agent-" + (++starts), Replicator.class.getName(),
+        agentJvm = ChildJvm.start(Replicator.class, dir.resolve("logs-agent-" + (++starts)),
             "agent", "run", "--config", dir.resolve("agent.conf").toString());
         return agentJvm;
     }

@@ -113,7 +113,7 @@ class ReplicationCycleTest
             // The old primary comes back: refused by epoch, kept for failback.
             cluster.startAgent();
             await(() -> demotedReported(cluster), "the demoted primary's failback report");
-            cluster.agent().awaitOutput("demoted", java.time.Duration.ofSeconds(30));
+            cluster.agent().awaitLog("demoted", java.time.Duration.ofSeconds(30));
 
             final Set<Long> expected = new TreeSet<>(receivedAfterImage);
             expected.addAll(unshipped);

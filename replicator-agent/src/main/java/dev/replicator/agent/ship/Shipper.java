@@ -133,6 +133,12 @@ public final class Shipper implements Runnable
                 }
                 logDisconnect(ex);
             }
+            catch (final RuntimeException ex)
+            {
+                // A bug or a journal failure must not silently stop shipping for good: say so, retry.
+                LOG.error("group={} shipper failed unexpectedly; reconnecting", group, ex);
+                host.onConnectionChange(false, ex.toString());
+            }
             finally
             {
                 current = null;

@@ -44,6 +44,7 @@ public final class DataFrameEncoder
 
     public void begin()
     {
+        buffer.clear();
         position = FrameDescriptor.HEADER_LENGTH;
         recordCount = 0;
         plainBytes = 0;

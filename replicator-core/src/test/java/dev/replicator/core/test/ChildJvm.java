@@ -116,6 +116,33 @@ public final class ChildJvm implements AutoCloseable
         }
     }
 
+    /** Waits until the child's stderr (where logs go) contains {@code text}. */
+    public void awaitLog(final String text, final Duration timeout)
+    {
+        Await.until(
+            () -> stderr().contains(text),
+            timeout,
+            () -> "child JVM " + description + " did not log \"" + text + "\"" + report());
+    }
+
+    /** SIGTERM (shutdown hooks run), then waits for the process to be gone. */
+    public void terminate()
+    {
+        process.destroy();
+        try
+        {
+            if (!process.waitFor(30, TimeUnit.SECONDS))
+            {
+                killHard();
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while stopping child JVM " + description, ex);
+        }
+    }
+
     /** SIGKILL (no shutdown hooks, no finalisation), then waits for the process to be gone. */
     public void killHard()
     {

@@ -139,4 +139,26 @@ class DataFrameRoundTripTest
         assertThatThrownBy(() -> new DataFrameDecoder(BLOCK_SIZES, BLOCK_COUNTS).decode(frame, 7))
             .isInstanceOf(CorruptFrameException.class).hasMessageContaining("out of order");
     }
+
+    @Test
+    void shouldReuseTheEncoderForFullFramesAfterASmallOne() throws Exception
+    {
+        final ByteBuffer random = ByteBuffer.allocate(BLOCK);
+        new Random(9).nextBytes(random.array());
+        final DataFrameEncoder encoder = new DataFrameEncoder();
+        encoder.addBlock(1, 0, 0, random, 0, BLOCK);
+        encoder.finish(MessageType.DATA, 1);
+        encoder.begin();
+        int added = 0;
+        while (encoder.hasRoomFor(1, BLOCK))
+        {
+            encoder.addBlock(2 + added, 0, added % 1024, random, 0, BLOCK);
+            added++;
+        }
+        assertThat(added).isGreaterThan(1000);
+        final ByteBuffer finished = encoder.finish(MessageType.DATA, 1);
+        final ByteBuffer copy = ByteBuffer.allocate(finished.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        copy.put(finished).flip();
+        assertThat(new DataFrameDecoder(BLOCK_SIZES, BLOCK_COUNTS).decode(frameOf(copy), 1).size()).isEqualTo(added);
+    }
 }

@@ -92,7 +92,7 @@ public final class Groups implements AutoCloseable
             {
                 group.store().close();
             }
-            catch (final RuntimeException ex)
+            catch (final IOException | RuntimeException ex)
             {
                 LOG.warn("group={} closing store: {}", group.name(), ex.getMessage());
             }
