@@ -123,6 +123,15 @@ class BadInputTest
             {
                 assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("failover");
             }
+
+            // And the right input works: --latest fails over to the newest durable data.
+            final Cli.Result latest = cluster.admin("failover", "--group", GROUP, "--latest", "--to", out.toString());
+            assertThat(latest.exitCode()).as(latest.err()).isZero();
+            assertThat(LoopbackCluster.sha256(out)).isEqualTo(LoopbackCluster.sha256(cluster.volume));
+            final Cli.Result again = cluster.admin("failover", "--group", GROUP, "--latest", "--to",
+                dir.resolve("again.img").toString());
+            assertThat(again.exitCode()).isEqualTo(2);
+            assertThat(again.err()).contains("already failed over");
         }
     }
 }

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The whole cycle with a target and an agent in their own JVMs on loopback. */
 class ReplicationCycleTest
 {
-    @TempDir
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dir;
 
     @Test
@@ -143,6 +143,91 @@ class ReplicationCycleTest
             assertThat(cluster.admin("images", "export", "--image", after, "--to", export.toString()).exitCode())
                 .isZero();
             assertThat(sha256(export)).isEqualTo(expectedSha);
+        }
+    }
+
+    @Test
+    void aPrimaryThatLostItsJournalFailsBackByFingerprintComparison() throws Exception
+    {
+        final long seed = System.nanoTime();
+        System.out.println("seed=" + seed);
+        final Random random = new Random(seed);
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 8))
+        {
+            writeRandomRuns(cluster.volume, cluster.volumeBlocks, 80, random);
+            cluster.startTarget();
+            cluster.startAgent();
+            final String first = cluster.checkpoint("first");
+            final String primaryAtFirst = sha256(cluster.volume);
+            writeRandomRuns(cluster.volume, cluster.volumeBlocks, 15, random);
+            cluster.checkpoint("second");
+            String firstTime = null;
+            for (final JsonNode image : cluster.json("images", "list", "--group", GROUP, "--json"))
+            {
+                if (image.get("id").asText().equals(first))
+                {
+                    firstTime = image.get("time").asText();
+                }
+            }
+
+            // The disaster takes the primary's journal with it (a replaced disk, lost state).
+            cluster.killAgentHard();
+            deleteTree(dir.resolve("agent-state"));
+
+            final Path recovery = dir.resolve("recovery.img");
+            final Cli.Result failover = cluster.admin("failover", "--group", GROUP, "--at", firstTime, "--to",
+                recovery.toString());
+            assertThat(failover.exitCode()).as(failover.err()).isZero();
+            assertThat(failover.out()).contains(first);
+            assertThat(sha256(recovery)).isEqualTo(primaryAtFirst);
+            writeRandomRuns(recovery, cluster.volumeBlocks, 10, random);
+
+            // Writes on the recovery volume survive a target restart.
+            cluster.stopTarget();
+            cluster.startTarget();
+
+            cluster.startAgent();
+            await(() -> demotedReported(cluster), "the demoted primary's failback report");
+            final long differing = differingBlocks(cluster.volume, recovery);
+            final JsonNode plan = cluster.json("failback", "--group", GROUP, "--plan", "--json");
+            assertThat(plan.get("mode").asText()).isEqualTo("fingerprints");
+            assertThat(plan.get("volumes").get(0).get("differing").asLong()).isEqualTo(differing);
+            final JsonNode result = cluster.json("failback", "--group", GROUP, "--execute", "--json");
+            assertThat(result.get("blocksShipped").asLong()).isEqualTo(differing);
+            assertThat(sha256(cluster.volume)).isEqualTo(sha256(recovery));
+
+            writeRandomRuns(cluster.volume, cluster.volumeBlocks, 3, random);
+            final String after = cluster.checkpoint("resumed");
+            assertThat(cluster.admin("verify", "--image", after, "--file", cluster.volume.toString()).exitCode())
+                .isZero();
+        }
+    }
+
+    private static long differingBlocks(final Path a, final Path b) throws java.io.IOException
+    {
+        final byte[] x = Files.readAllBytes(a);
+        final byte[] y = Files.readAllBytes(b);
+        long count = 0;
+        for (int block = 0; block < x.length / LoopbackCluster.BLOCK; block++)
+        {
+            final int from = block * LoopbackCluster.BLOCK;
+            if (java.util.Arrays.mismatch(x, from, from + LoopbackCluster.BLOCK, y, from,
+                from + LoopbackCluster.BLOCK) != -1)
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static void deleteTree(final Path root) throws java.io.IOException
+    {
+        try (java.util.stream.Stream<Path> walk = Files.walk(root))
+        {
+            for (final Path path : walk.sorted(java.util.Comparator.reverseOrder()).toList())
+            {
+                Files.delete(path);
+            }
         }
     }
 

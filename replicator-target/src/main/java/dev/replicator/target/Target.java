@@ -43,7 +43,8 @@ public final class Target implements AutoCloseable
             failover = new FailoverService(config.recoveryScanIntervalMs());
             failover.resume(groups);
             final AdminHandler admin = new AdminHandler(groups, failover, new FailbackService(failover));
-            server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), admin::handle);
+            server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
+                admin::handle);
             admin.server(server);
         }
         catch (final IOException | RuntimeException ex)
@@ -59,6 +60,12 @@ public final class Target implements AutoCloseable
     public int port()
     {
         return server.port();
+    }
+
+    /** Frames that failed a check and were refused (and resent by their agent) since start. */
+    public long corruptFramesRejected()
+    {
+        return server.corruptFrames();
     }
 
     public Groups groups()

@@ -146,6 +146,31 @@ public final class DemotedPrimary
         final long[] entries = new long[1];
         final long from = Math.max(targetDurableSeq, journal.firstRetainedSeq() - 1);
         final int[] blockSizes = volumes.stream().mapToInt(v -> v.spec().blockSize()).toArray();
+        // A journal that ends before what the target holds is not the one the group replicated
+        // from (a new disk, lost state): it has no tail to offer, and failback compares fingerprints.
+        final boolean hasJournal = from <= journal.lastSeq();
+        if (hasJournal)
+        {
+            readTail(journal, from, tails, entries, blockSizes);
+        }
+        final List<byte[]> bitmaps = new ArrayList<>();
+        final List<Messages.VolumeInfo> infos = new ArrayList<>();
+        long blocks = 0;
+        for (int i = 0; i < tails.length; i++)
+        {
+            bitmaps.add(tails[i].toBytes());
+            blocks += tails[i].cardinality();
+            final var spec = volumes.get(i).spec();
+            infos.add(new Messages.VolumeInfo(spec.name(), spec.sizeBytes(), spec.blockSize()));
+        }
+        LOG.info("group={} unshipped journal tail: {} entries, {} distinct blocks after seq={}{}", group, entries[0],
+            blocks, targetDurableSeq, hasJournal ? "" : " (this journal is not the group's: fingerprints decide)");
+        return new Messages.FailbackReport(hasJournal, journal.lastSeq(), targetDurableSeq, entries[0], bitmaps, infos);
+    }
+
+    private static void readTail(
+        final Journal journal, final long from, final BlockBitmap[] tails, final long[] entries, final int[] blockSizes)
+    {
         try (JournalReader reader = journal.reader(from))
         {
             final JournalEntryHandler handler = new JournalEntryHandler()
@@ -170,19 +195,6 @@ public final class DemotedPrimary
                 // Read the whole tail.
             }
         }
-        final List<byte[]> bitmaps = new ArrayList<>();
-        final List<Messages.VolumeInfo> infos = new ArrayList<>();
-        long blocks = 0;
-        for (int i = 0; i < tails.length; i++)
-        {
-            bitmaps.add(tails[i].toBytes());
-            blocks += tails[i].cardinality();
-            final var spec = volumes.get(i).spec();
-            infos.add(new Messages.VolumeInfo(spec.name(), spec.sizeBytes(), spec.blockSize()));
-        }
-        LOG.info("group={} unshipped journal tail: {} entries, {} distinct blocks after seq={}",
-            group, entries[0], blocks, targetDurableSeq);
-        return new Messages.FailbackReport(true, journal.lastSeq(), targetDurableSeq, entries[0], bitmaps, infos);
     }
 
     private void apply(final DecodedBatch batch, final List<CaptureVolume> volumes) throws IOException

@@ -42,6 +42,7 @@ public final class AgentSession implements Runnable
     private final Messages.Hello hello;
     private final Groups groups;
     private final int heartbeatIntervalMs;
+    private final int retainCheckpoints;
     private final AtomicLong corruptFrames;
 
     public AgentSession(
@@ -49,12 +50,14 @@ public final class AgentSession implements Runnable
         final Messages.Hello hello,
         final Groups groups,
         final int heartbeatIntervalMs,
+        final int retainCheckpoints,
         final AtomicLong corruptFrames)
     {
         this.channel = channel;
         this.hello = hello;
         this.groups = groups;
         this.heartbeatIntervalMs = heartbeatIntervalMs;
+        this.retainCheckpoints = retainCheckpoints;
         this.corruptFrames = corruptFrames;
     }
 
@@ -303,11 +306,13 @@ public final class AgentSession implements Runnable
                 nack(group, ex);
                 return false;
             }
+            boolean checkpointed = false;
             for (int i = 0; i < batch.size(); i++)
             {
                 if (batch.isCheckpoint(i))
                 {
                     store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
+                    checkpointed = true;
                 }
                 else
                 {
@@ -317,6 +322,11 @@ public final class AgentSession implements Runnable
             if (batch.size() > 0)
             {
                 store.commit(frame.seq());
+            }
+            if (checkpointed)
+            {
+                // Drops the oldest images beyond the retention count, and their undo segments.
+                store.retainLast(retainCheckpoints);
             }
         }
         finally

@@ -30,6 +30,7 @@ public final class TargetServer implements Closeable
     private final ServerSocket serverSocket;
     private final Groups groups;
     private final int heartbeatIntervalMs;
+    private final int retainCheckpoints;
     private final BiConsumer<FrameChannel, Messages.AdminRequest> adminHandler;
     private final AtomicLong corruptFrames = new AtomicLong();
     private final Thread acceptor;
@@ -39,10 +40,12 @@ public final class TargetServer implements Closeable
         final HostPort listen,
         final Groups groups,
         final int heartbeatIntervalMs,
+        final int retainCheckpoints,
         final BiConsumer<FrameChannel, Messages.AdminRequest> adminHandler) throws IOException
     {
         this.groups = groups;
         this.heartbeatIntervalMs = heartbeatIntervalMs;
+        this.retainCheckpoints = retainCheckpoints;
         this.adminHandler = adminHandler;
         this.serverSocket = new ServerSocket();
         serverSocket.setReuseAddress(true);
@@ -103,7 +106,7 @@ public final class TargetServer implements Closeable
             if (first.type() == MessageType.HELLO)
             {
                 final Messages.Hello hello = first.bodyAs(Messages.Hello.class);
-                new AgentSession(channel, hello, groups, heartbeatIntervalMs, corruptFrames).run();
+                new AgentSession(channel, hello, groups, heartbeatIntervalMs, retainCheckpoints, corruptFrames).run();
             }
             else if (first.type() == MessageType.ADMIN_REQUEST)
             {

@@ -1,0 +1,63 @@
+package dev.replicator.cli;
+
+import dev.replicator.agent.Agent;
+import dev.replicator.agent.AgentConfig;
+import dev.replicator.core.config.HostPort;
+import dev.replicator.core.volume.VolumeSpec;
+import dev.replicator.target.Target;
+import dev.replicator.target.TargetConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static dev.replicator.cli.LoopbackCluster.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A frame damaged in transit is refused and resent, never applied. */
+class CorruptFrameTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void corruptFramesAreRejectedAndResentSoTheImageIsExact() throws Exception
+    {
+        final Path volume = dir.resolve("v.img");
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(volume.toFile(), "rw"))
+        {
+            file.setLength(8 << 20);
+        }
+        LoopbackCluster.writeRandomRuns(volume, 2048, 300, new Random(5));
+        final String expected = sha256(volume);
+        try (Target target = new Target(new TargetConfig(new HostPort("127.0.0.1", 0), dir.resolve("target"), 16,
+            200, 200)).start();
+             BitFlippingProxy proxy = new BitFlippingProxy(
+                 new InetSocketAddress("127.0.0.1", target.port()), 200_000, 3))
+        {
+            final AgentConfig config = AgentConfig.builder()
+                .group("c")
+                .target(new HostPort("127.0.0.1", proxy.port()))
+                .stateDir(dir.resolve("agent"))
+                .volume(new VolumeSpec("v", volume, 8 << 20, 4096))
+                .scanIntervalMs(3_600_000)
+                .build();
+            final long checkpoint;
+            try (Agent agent = new Agent(config).start())
+            {
+                checkpoint = agent.checkpoint("after-damage");
+                LoopbackCluster.await(() -> target.groups().get("c") != null &&
+                    target.groups().get("c").store().lastSeq() >= checkpoint, "the checkpoint to be durable");
+            }
+            assertThat(proxy.flipped()).isEqualTo(3);
+            assertThat(target.corruptFramesRejected()).isEqualTo(3);
+            final Path out = dir.resolve("out.img");
+            final Cli.Result export = Cli.run("images", "export", "--image", "c@" + checkpoint, "--to",
+                out.toString(), "--target", "127.0.0.1:" + target.port());
+            assertThat(export.exitCode()).as(export.err()).isZero();
+            assertThat(sha256(out)).isEqualTo(expected);
+        }
+    }
+}
