@@ -21,6 +21,35 @@ public final class Messages
     /** A volume as one side declares it; both sides must agree on every field. */
     public record VolumeInfo(String name, long sizeBytes, int blockSize)
     {
+        /**
+         * @param side what {@code actual} belongs to, for the message ("agent", "primary").
+         * @return null if the lists agree, else one sentence saying where they differ.
+         */
+        public static String mismatch(final List<VolumeInfo> group, final List<VolumeInfo> actual, final String side)
+        {
+            if (actual == null || group.size() != actual.size())
+            {
+                return "the " + side + " has " + (actual == null ? 0 : actual.size()) + " volume(s), the group has " +
+                    group.size();
+            }
+            for (int i = 0; i < group.size(); i++)
+            {
+                final VolumeInfo g = group.get(i);
+                final VolumeInfo a = actual.get(i);
+                if (!g.name().equals(a.name()))
+                {
+                    return "volume " + i + " is '" + a.name() + "' on the " + side + " but '" + g.name() +
+                        "' in the group";
+                }
+                if (g.sizeBytes() != a.sizeBytes() || g.blockSize() != a.blockSize())
+                {
+                    return "volume size mismatch: '" + g.name() + "' is " + a.sizeBytes() + " bytes in blocks of " +
+                        a.blockSize() + " on the " + side + " but " + g.sizeBytes() + " bytes in blocks of " +
+                        g.blockSize() + " in the group";
+                }
+            }
+            return null;
+        }
     }
 
     /**

@@ -190,33 +190,12 @@ public final class FailbackService
             throw AdminException.failed("the primary agent of group '" + state.name() + "' is not connected; " +
                 "start it (replicator agent run --config FILE) and retry");
         }
-        final String mismatch = volumeMismatch(state.volumes(), report.volumes());
+        final String mismatch = Messages.VolumeInfo.mismatch(state.volumes(), report.volumes(), "primary");
         if (mismatch != null)
         {
             throw AdminException.badInput(mismatch);
         }
         return new Peer(link, tracker);
-    }
-
-    static String volumeMismatch(final List<Messages.VolumeInfo> group, final List<Messages.VolumeInfo> primary)
-    {
-        if (primary == null || group.size() != primary.size())
-        {
-            return "the primary has " + (primary == null ? 0 : primary.size()) + " volume(s), the group has " +
-                group.size();
-        }
-        for (int i = 0; i < group.size(); i++)
-        {
-            final Messages.VolumeInfo g = group.get(i);
-            final Messages.VolumeInfo p = primary.get(i);
-            if (!g.name().equals(p.name()) || g.sizeBytes() != p.sizeBytes() || g.blockSize() != p.blockSize())
-            {
-                return "volume size mismatch: the primary's volume '" + p.name() + "' has " + p.sizeBytes() +
-                    " bytes in blocks of " + p.blockSize() + ", the group's '" + g.name() + "' has " +
-                    g.sizeBytes() + " bytes in blocks of " + g.blockSize();
-            }
-        }
-        return null;
     }
 
     private FailbackPlan computePlan(final Group group, final RecoveryTracker tracker, final AgentLink link)

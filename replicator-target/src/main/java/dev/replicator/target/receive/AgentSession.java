@@ -143,7 +143,7 @@ public final class AgentSession implements Runnable
         {
             final GroupState state = group.state();
             final long durable = group.store().lastSeq();
-            final String mismatch = volumeMismatch(state.volumes(), hello.volumes());
+            final String mismatch = Messages.VolumeInfo.mismatch(state.volumes(), hello.volumes(), "agent");
             if (mismatch != null)
             {
                 refuse(Messages.RefusalCode.VOLUME_MISMATCH, mismatch, state.epoch(), durable);
@@ -192,30 +192,6 @@ public final class AgentSession implements Runnable
         {
             group.lock().unlock();
         }
-    }
-
-    static String volumeMismatch(final List<Messages.VolumeInfo> group, final List<Messages.VolumeInfo> agent)
-    {
-        if (group.size() != agent.size())
-        {
-            return "the agent has " + agent.size() + " volume(s), the group has " + group.size();
-        }
-        for (int i = 0; i < group.size(); i++)
-        {
-            final Messages.VolumeInfo g = group.get(i);
-            final Messages.VolumeInfo a = agent.get(i);
-            if (!g.name().equals(a.name()))
-            {
-                return "volume " + i + " is '" + a.name() + "' on the agent but '" + g.name() + "' in the group";
-            }
-            if (g.sizeBytes() != a.sizeBytes() || g.blockSize() != a.blockSize())
-            {
-                return "volume size mismatch: '" + g.name() + "' is " + a.sizeBytes() + " bytes in blocks of " +
-                    a.blockSize() + " on the agent but " + g.sizeBytes() + " bytes in blocks of " + g.blockSize() +
-                    " in the group";
-            }
-        }
-        return null;
     }
 
     private void refuse(final String code, final String message, final long epoch, final long durable)
