@@ -1,6 +1,7 @@
 package dev.replicator.agent;
 
 import dev.replicator.agent.capture.CaptureVolume;
+import dev.replicator.agent.capture.ChangeLog;
 import dev.replicator.agent.capture.ScanCapture;
 import dev.replicator.agent.capture.VolumeWriter;
 import dev.replicator.agent.failback.DemotedHost;
@@ -54,6 +55,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private volatile long ackedSeq;
     private volatile String lastError;
     private volatile Messages.Refused fatalRefusal;
+    private ChangeLog changeLog;
     private ScanCapture scanCapture;
     private VolumeWriter writer;
     private Shipper shipper;
@@ -82,8 +84,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                 volumes.add(CaptureVolume.open(i, config.volumes().get(i), config.stateDir().resolve("fingerprints")));
             }
             final boolean sync = config.journalSync() == AgentConfig.JournalSync.CHECKPOINT;
-            scanCapture = new ScanCapture(this::journal, volumes, sync);
-            writer = new VolumeWriter(this::journal, volumes, sync);
+            changeLog = new ChangeLog(config.group(), this::journal, volumes, config.stateDir().resolve("dirty"),
+                config.maxUnshippedBytes(), sync);
+            scanCapture = new ScanCapture(changeLog, volumes);
+            writer = new VolumeWriter(changeLog, volumes);
             final long startSeq = scanCapture.scanAndCheckpoint(null);
             LOG.info("group={} epoch={} agent started: {} volume(s), journal {} at seq={}{}", config.group(),
                 state.epoch(), volumes.size(), journal.journalId(), journal.lastSeq(),
@@ -99,12 +103,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             config.frameBytes(), config.heartbeatIntervalMs());
         shipperThread = new Thread(shipper, "shipper-" + config.group());
         shipperThread.start();
-        if (config.capture() == AgentConfig.Capture.SCAN)
-        {
-            scanThread = new Thread(this::scanLoop, "scanner-" + config.group());
-            scanThread.setDaemon(true);
-            scanThread.start();
-        }
+        // In API mode the loop only resyncs blocks recorded in bitmap mode.
+        scanThread = new Thread(this::scanLoop, "scanner-" + config.group());
+        scanThread.setDaemon(true);
+        scanThread.start();
         writeStatus();
         return this;
     }
@@ -132,11 +134,18 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             try
             {
-                final long seq = scanCapture.scanAndCheckpoint(null);
-                if (seq > 0)
+                if (role != AgentRole.DEMOTED && changeLog.resync() > 0)
                 {
-                    LOG.info("group={} scan journaled {} changed blocks, checkpoint seq={}", config.group(),
-                        scanCapture.lastScanChangedBlocks(), seq);
+                    checkpoint("resync");
+                }
+                if (config.capture() == AgentConfig.Capture.SCAN)
+                {
+                    final long seq = scanCapture.scanAndCheckpoint(null);
+                    if (seq > 0)
+                    {
+                        LOG.info("group={} scan journaled {} changed blocks, checkpoint seq={}", config.group(),
+                            scanCapture.lastScanChangedBlocks(), seq);
+                    }
                 }
                 writeStatus();
             }
@@ -189,7 +198,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         final Journal j = journal;
         return new AgentStatus(config.group(), role.name(), state.epoch(), connected, j.lastSeq(), ackedSeq,
             scanCapture.lastCheckpointSeq(), scanCapture.scans(), scanCapture.lastScanChangedBlocks(),
-            scanCapture.lastScanEndMs(), j.sizeBytes(), lastError);
+            scanCapture.lastScanEndMs(), j.sizeBytes(), changeLog.mode().name(), changeLog.unshippedBytes(),
+            changeLog.dirtyBlocks(), lastError);
     }
 
     private void writeStatus()
@@ -265,6 +275,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public void onAcked(final long seq)
     {
         ackedSeq = seq;
+        changeLog.onAcked(seq);
         final long nowMs = System.currentTimeMillis();
         if (nowMs - lastStatusMs > 500)
         {
@@ -314,6 +325,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     }
 
     @Override
+    public dev.replicator.core.bitmap.BlockBitmap unjournaledChanges(final int volumeIndex)
+    {
+        return changeLog.dirty(volumeIndex);
+    }
+
+    @Override
     public synchronized String switchToPrimary(final long epoch, final long baseSeq) throws IOException
     {
         for (final CaptureVolume volume : volumes)
@@ -324,6 +341,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         // the group's sequence after the target's failback checkpoint.
         journal.close();
         journal = Journal.create(journalConfig(), baseSeq);
+        changeLog.reset();
         final AgentState next = state.withEpoch(epoch);
         next.write(config.stateDir());
         state = next;

@@ -32,11 +32,13 @@ import java.util.Set;
  * ship.window.frames = 8
  * ship.frame.bytes = 1m
  * journal.sync = checkpoint           # none | checkpoint
+ * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
  * </pre>
  */
 public final class AgentConfig
 {
     public static final int DEFAULT_SCAN_INTERVAL_MS = 5000;
+    public static final long DEFAULT_MAX_UNSHIPPED_BYTES = 8L << 30;
 
     /** How changes are captured. */
     public enum Capture
@@ -68,6 +70,7 @@ public final class AgentConfig
     private final JournalSync journalSync;
     private final int heartbeatIntervalMs;
     private final String rollCycle;
+    private final long maxUnshippedBytes;
 
     private AgentConfig(final Builder b)
     {
@@ -83,6 +86,7 @@ public final class AgentConfig
         this.journalSync = b.journalSync;
         this.heartbeatIntervalMs = b.heartbeatIntervalMs;
         this.rollCycle = b.rollCycle;
+        this.maxUnshippedBytes = b.maxUnshippedBytes;
     }
 
     public static AgentConfig load(final Path file)
@@ -114,6 +118,8 @@ public final class AgentConfig
             default -> throw config.error("journal.sync", "must be none or checkpoint");
         };
         b.heartbeatIntervalMs = config.intValue("heartbeat.interval.ms", 1000, 50, 60_000);
+        b.maxUnshippedBytes = config.longValue("journal.max.unshipped.bytes", DEFAULT_MAX_UNSHIPPED_BYTES,
+            4L << 20, Long.MAX_VALUE / 2);
         b.rollCycle = config.string("journal.roll.cycle", "FAST_HOURLY");
         try
         {
@@ -250,6 +256,12 @@ public final class AgentConfig
         return rollCycle;
     }
 
+    /** Unshipped journal bytes beyond which changes are tracked in a dirty bitmap instead. */
+    public long maxUnshippedBytes()
+    {
+        return maxUnshippedBytes;
+    }
+
     public int volumeIndex(final String name)
     {
         for (int i = 0; i < volumes.size(); i++)
@@ -282,6 +294,13 @@ public final class AgentConfig
         private JournalSync journalSync = JournalSync.CHECKPOINT;
         private int heartbeatIntervalMs = 1000;
         private String rollCycle = "FAST_HOURLY";
+        private long maxUnshippedBytes = DEFAULT_MAX_UNSHIPPED_BYTES;
+
+        public Builder maxUnshippedBytes(final long maxUnshippedBytes)
+        {
+            this.maxUnshippedBytes = maxUnshippedBytes;
+            return this;
+        }
 
         public Builder group(final String group)
         {

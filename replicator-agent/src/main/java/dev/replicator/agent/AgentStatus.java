@@ -6,6 +6,9 @@ package dev.replicator.agent;
  *
  * @param lastJournaledSeq newest seq in the journal.
  * @param ackedSeq         newest seq the target acknowledged as durable.
+ * @param captureMode      JOURNAL, or BITMAP when the journal hit its limit and changed blocks are
+ *                         only marked until the target catches up.
+ * @param dirtyBlocks      blocks marked in bitmap mode, to resync.
  */
 public record AgentStatus(
     String group,
@@ -19,6 +22,9 @@ public record AgentStatus(
     long lastScanChangedBlocks,
     long lastScanEndMs,
     long journalBytes,
+    String captureMode,
+    long unshippedBytes,
+    long dirtyBlocks,
     String lastError)
 {
     public static final String FILE_NAME = "agent-status.json";

@@ -1,7 +1,5 @@
 package dev.replicator.agent.capture;
 
-import dev.replicator.core.journal.Journal;
-import java.util.function.Supplier;
 import dev.replicator.core.scan.FingerprintScanner;
 
 import java.io.IOException;
@@ -9,8 +7,8 @@ import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
- * Scan mode: fingerprints every block of every volume of the group and journals the blocks whose
- * fingerprint changed; the first scan of a new agent is the initial sync (blocks still all-zero
+ * Scan mode: fingerprints every block of every volume of the group and records the blocks whose
+ * fingerprint changed in the {@link ChangeLog}; the first scan of a new agent is the initial sync (blocks still all-zero
  * match the fresh table and never travel). A checkpoint follows each scan that found changes, and
  * every requested one.
  *
@@ -18,20 +16,18 @@ import java.util.List;
  */
 public final class ScanCapture
 {
-    private final Supplier<Journal> journal;
+    private final ChangeLog changeLog;
     private final List<CaptureVolume> volumes;
-    private final boolean syncJournal;
     private boolean paused;
     private long scans;
     private long lastScanChangedBlocks;
     private long lastScanEndMs;
     private long lastCheckpointSeq;
 
-    public ScanCapture(final Supplier<Journal> journal, final List<CaptureVolume> volumes, final boolean syncJournal)
+    public ScanCapture(final ChangeLog changeLog, final List<CaptureVolume> volumes)
     {
-        this.journal = journal;
+        this.changeLog = changeLog;
         this.volumes = volumes;
-        this.syncJournal = syncJournal;
     }
 
     /**
@@ -58,12 +54,11 @@ public final class ScanCapture
         {
             return -1;
         }
-        final long seq = journal.get().appendCheckpoint(lastScanEndMs, label == null ? "scan" : label);
-        if (syncJournal)
+        final long seq = changeLog.checkpoint(lastScanEndMs, label == null ? "scan" : label);
+        if (seq > 0)
         {
-            journal.get().sync();
+            lastCheckpointSeq = seq;
         }
-        lastCheckpointSeq = seq;
         return seq;
     }
 
@@ -115,16 +110,13 @@ public final class ScanCapture
         @Override
         public void onChangedRun(final long firstBlock, final ByteBuffer blocks, final int offset, final int length)
         {
-            journal.get().appendWrite(volumeIndex, firstBlock, blocks, offset, length);
+            changeLog.recordRun(volumeIndex, firstBlock, blocks, offset, length);
         }
 
         @Override
-        public void makeDurable()
+        public void makeDurable() throws IOException
         {
-            if (syncJournal)
-            {
-                journal.get().sync();
-            }
+            changeLog.makeDurable();
         }
     }
 }

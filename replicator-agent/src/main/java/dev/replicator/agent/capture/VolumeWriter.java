@@ -1,8 +1,6 @@
 package dev.replicator.agent.capture;
 
 import dev.replicator.core.codec.Checksums;
-import dev.replicator.core.journal.Journal;
-import java.util.function.Supplier;
 import dev.replicator.core.volume.VolumeSpec;
 
 import java.io.IOException;
@@ -20,26 +18,24 @@ import java.util.List;
  */
 public final class VolumeWriter
 {
-    private final Supplier<Journal> journal;
+    private final ChangeLog changeLog;
     private final List<CaptureVolume> volumes;
-    private final boolean syncJournal;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(CaptureVolume.MAX_RUN_BYTES);
     private long[] pendingBlocks = new long[256];
     private long[] pendingFingerprints = new long[256];
     private int[] pendingVolumes = new int[256];
     private int pendingCount;
 
-    public VolumeWriter(final Supplier<Journal> journal, final List<CaptureVolume> volumes, final boolean syncJournal)
+    public VolumeWriter(final ChangeLog changeLog, final List<CaptureVolume> volumes)
     {
-        this.journal = journal;
+        this.changeLog = changeLog;
         this.volumes = new ArrayList<>(volumes);
-        this.syncJournal = syncJournal;
     }
 
     /**
      * Writes {@code data} (its remaining bytes) at byte {@code offset} of the named volume.
      *
-     * @return the seq of the last journal entry written.
+     * @return the seq of the last journal entry written, or -1 if the change log is in bitmap mode.
      * @throws IllegalArgumentException if the volume is unknown or the write runs past its end.
      */
     public synchronized long write(final String volumeName, final long offset, final ByteBuffer data) throws IOException
@@ -75,7 +71,8 @@ public final class VolumeWriter
             scratch.put(piece);
             scratch.clear().limit(spanBytes);
             volume.channel().writeBlocks(firstBlock, scratch.duplicate());
-            seq = journal.get().appendWrite(volume.index(), firstBlock, scratch, 0, spanBytes);
+            final long recorded = changeLog.recordRun(volume.index(), firstBlock, scratch, 0, spanBytes);
+            seq = recorded > 0 ? recorded : seq;
             for (int i = 0; i < blocks; i++)
             {
                 addPending(volume.index(), firstBlock + i, Checksums.xxHash64(scratch, i * blockSize, blockSize));
@@ -86,16 +83,16 @@ public final class VolumeWriter
         return seq;
     }
 
-    /** Journals a checkpoint after every write so far; makes the journal durable. */
-    public synchronized long checkpoint(final String label)
+    /**
+     * Journals a checkpoint after every write so far and makes the change log durable.
+     *
+     * @return the checkpoint's seq, or -1 while dirty blocks are outstanding (bitmap mode).
+     */
+    public synchronized long checkpoint(final String label) throws IOException
     {
-        final long seq = journal.get().appendCheckpoint(System.currentTimeMillis(), label);
-        if (syncJournal)
-        {
-            journal.get().sync();
-        }
-        // The journal is durable up to here: the fingerprint tables may now say the target will
-        // have these blocks, so the next scan does not journal them again.
+        final long seq = changeLog.checkpoint(System.currentTimeMillis(), label);
+        // The changes are durable in the journal or the dirty bitmap: the fingerprint tables may
+        // now say the target will have these blocks, so the next scan does not record them again.
         for (int i = 0; i < pendingCount; i++)
         {
             volumes.get(pendingVolumes[i]).scanner().recordKnownContent(pendingBlocks[i], pendingFingerprints[i]);

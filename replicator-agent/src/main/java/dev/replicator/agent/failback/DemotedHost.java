@@ -13,6 +13,9 @@ public interface DemotedHost
 
     List<CaptureVolume> volumes();
 
+    /** Blocks changed while the journal was full (dirty-bitmap mode): unshipped, like the journal tail. */
+    dev.replicator.core.bitmap.BlockBitmap unjournaledChanges(int volumeIndex);
+
     /**
      * Failback finished: start a new journal after {@code baseSeq}, persist {@code epoch}, resume
      * capture as primary.

@@ -153,6 +153,10 @@ public final class DemotedPrimary
         {
             readTail(journal, from, tails, entries, blockSizes);
         }
+        for (int i = 0; i < tails.length; i++)
+        {
+            tails[i].or(host.unjournaledChanges(i));
+        }
         final List<byte[]> bitmaps = new ArrayList<>();
         final List<Messages.VolumeInfo> infos = new ArrayList<>();
         long blocks = 0;

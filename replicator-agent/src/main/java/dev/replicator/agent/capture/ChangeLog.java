@@ -1,0 +1,334 @@
+package dev.replicator.agent.capture;
+
+import dev.replicator.core.bitmap.BitmapFile;
+import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.journal.Journal;
+import dev.replicator.core.journal.JournalEntryHandler;
+import dev.replicator.core.journal.JournalReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Where every captured change goes. While the unshipped part of the journal is under its limit,
+ * changes are journaled with their data. When the target has been gone so long that the journal
+ * would exceed {@code maxUnshippedBytes}, the log switches to dirty-bitmap mode: it records only
+ * which blocks changed (one bit a block, persisted), keeps the host running, and once the target
+ * has caught up it journals those blocks' current content ({@link #resync()}) and returns to
+ * journal mode. The history across the outage is coarser; no change is lost.
+ *
+ * <p>No checkpoint is journaled while dirty blocks are outstanding: an image without them would
+ * claim a state the volume never had.
+ *
+ * <p>Thread-safe: every method is serialised on this object.
+ */
+public final class ChangeLog
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ChangeLog.class);
+    /** Unshipped bytes are counted from markers at most this far apart: the estimate errs high by at most this. */
+    private static final long MARKER_SPACING_BYTES = 1 << 20;
+    private static final int RESYNC_RUN_BLOCKS = 64;
+
+    /** Where changes are going now. */
+    public enum Mode
+    {
+        JOURNAL,
+        BITMAP
+    }
+
+    private final Supplier<Journal> journal;
+    private final List<CaptureVolume> volumes;
+    private final Path dirtyDir;
+    private final long maxUnshippedBytes;
+    private final boolean syncJournal;
+    private final String group;
+    private final BlockBitmap[] dirty;
+    private final ArrayDeque<long[]> markers = new ArrayDeque<>();
+    private boolean dirtyChanged;
+    private long appendedBytes;
+    private long ackedBytes;
+    private long ackedSeq;
+    private Mode mode = Mode.JOURNAL;
+
+    public ChangeLog(
+        final String group,
+        final Supplier<Journal> journal,
+        final List<CaptureVolume> volumes,
+        final Path dirtyDir,
+        final long maxUnshippedBytes,
+        final boolean syncJournal) throws IOException
+    {
+        this.group = group;
+        this.journal = journal;
+        this.volumes = volumes;
+        this.dirtyDir = dirtyDir;
+        this.maxUnshippedBytes = maxUnshippedBytes;
+        this.syncJournal = syncJournal;
+        this.dirty = new BlockBitmap[volumes.size()];
+        long dirtyBlocks = 0;
+        for (int i = 0; i < dirty.length; i++)
+        {
+            dirty[i] = BitmapFile.readOrEmpty(dirtyPath(i));
+            dirtyBlocks += dirty[i].cardinality();
+        }
+        if (dirtyBlocks > 0)
+        {
+            mode = Mode.BITMAP;
+            LOG.warn("group={} {} blocks were changed in dirty-bitmap mode before a restart; they are resynced when " +
+                "the target catches up", group, dirtyBlocks);
+        }
+        countRetainedJournal();
+    }
+
+    private Path dirtyPath(final int volumeIndex)
+    {
+        return dirtyDir.resolve(volumes.get(volumeIndex).spec().name() + ".dirty");
+    }
+
+    /** After a restart the journal's retained entries count as unshipped until the target acks them. */
+    private void countRetainedJournal()
+    {
+        final Journal j = journal.get();
+        final long from = j.firstRetainedSeq() - 1;
+        if (from >= j.lastSeq())
+        {
+            return;
+        }
+        try (JournalReader reader = j.reader(from))
+        {
+            final JournalEntryHandler counter = new JournalEntryHandler()
+            {
+                @Override
+                public void onWrite(final long seq, final long timestampMs, final int volumeIndex, final long firstBlock,
+                    final ByteBuffer payload)
+                {
+                    appended(seq, payload.remaining());
+                }
+
+                @Override
+                public void onCheckpoint(final long seq, final long timestampMs, final String label)
+                {
+                }
+            };
+            while (reader.poll(counter, 1024) > 0)
+            {
+                // Count the whole retained journal.
+            }
+        }
+    }
+
+    /**
+     * Records a run of changed blocks: journaled with its data, or, in bitmap mode, only marked.
+     *
+     * @return the journal seq, or -1 if only marked.
+     */
+    public synchronized long recordRun(
+        final int volumeIndex, final long firstBlock, final ByteBuffer src, final int offset, final int length)
+    {
+        if (mode == Mode.JOURNAL && unshippedBytes() + length > maxUnshippedBytes)
+        {
+            mode = Mode.BITMAP;
+            LOG.warn("group={} the journal holds {} unshipped bytes (limit {}): switching to dirty-bitmap mode; " +
+                "changed blocks are tracked and resynced when the target catches up", group, unshippedBytes(),
+                maxUnshippedBytes);
+        }
+        if (mode == Mode.BITMAP)
+        {
+            final int blockSize = volumes.get(volumeIndex).spec().blockSize();
+            dirty[volumeIndex].setRange(firstBlock, firstBlock + length / blockSize);
+            dirtyChanged = true;
+            return -1;
+        }
+        final long seq = journal.get().appendWrite(volumeIndex, firstBlock, src, offset, length);
+        appended(seq, length);
+        return seq;
+    }
+
+    private void appended(final long seq, final long bytes)
+    {
+        appendedBytes += bytes;
+        final long[] last = markers.peekLast();
+        if (last == null || appendedBytes - last[1] >= MARKER_SPACING_BYTES)
+        {
+            markers.addLast(new long[] {seq, appendedBytes});
+        }
+        else
+        {
+            last[0] = seq;
+            last[1] = appendedBytes;
+        }
+    }
+
+    /** Makes everything recorded so far durable: the journal, and the dirty bitmaps if they changed. */
+    public synchronized void makeDurable() throws IOException
+    {
+        if (syncJournal)
+        {
+            journal.get().sync();
+        }
+        persistDirty();
+    }
+
+    private void persistDirty() throws IOException
+    {
+        if (!dirtyChanged)
+        {
+            return;
+        }
+        Files.createDirectories(dirtyDir);
+        for (int i = 0; i < dirty.length; i++)
+        {
+            BitmapFile.write(dirtyPath(i), dirty[i]);
+        }
+        dirtyChanged = false;
+    }
+
+    /**
+     * Journals a checkpoint, unless dirty blocks are outstanding.
+     *
+     * @return its seq, or -1 if none was taken.
+     */
+    public synchronized long checkpoint(final long timestampMs, final String label) throws IOException
+    {
+        if (mode == Mode.BITMAP)
+        {
+            makeDurable();
+            return -1;
+        }
+        final long seq = journal.get().appendCheckpoint(timestampMs, label);
+        makeDurable();
+        return seq;
+    }
+
+    /** The target holds everything up to {@code seq}. */
+    public synchronized void onAcked(final long seq)
+    {
+        if (seq <= ackedSeq)
+        {
+            return;
+        }
+        ackedSeq = seq;
+        while (!markers.isEmpty() && markers.peekFirst()[0] <= seq)
+        {
+            ackedBytes = markers.pollFirst()[1];
+        }
+    }
+
+    /** Bytes journaled that the target has not acknowledged (an estimate that errs high by at most 1 MiB). */
+    public synchronized long unshippedBytes()
+    {
+        return appendedBytes - ackedBytes;
+    }
+
+    public synchronized Mode mode()
+    {
+        return mode;
+    }
+
+    public synchronized long dirtyBlocks()
+    {
+        long blocks = 0;
+        for (final BlockBitmap bits : dirty)
+        {
+            blocks += bits.cardinality();
+        }
+        return blocks;
+    }
+
+    /** Blocks of a volume changed in bitmap mode and not yet journaled (a copy). */
+    public synchronized BlockBitmap dirty(final int volumeIndex)
+    {
+        return dirty[volumeIndex].copy();
+    }
+
+    /**
+     * In bitmap mode, once the target has caught up (the journal is under half its limit), journals
+     * the current content of every dirty block, makes it durable, then clears the bitmaps and
+     * returns to journal mode.
+     *
+     * @return blocks resynced (0 if not yet possible or nothing to do).
+     */
+    public synchronized long resync() throws IOException
+    {
+        if (mode != Mode.BITMAP || unshippedBytes() > maxUnshippedBytes / 2)
+        {
+            return 0;
+        }
+        long blocks = 0;
+        for (int v = 0; v < dirty.length; v++)
+        {
+            blocks += resyncVolume(v);
+        }
+        if (syncJournal)
+        {
+            journal.get().sync();
+        }
+        // Journaled and durable: only now may the bitmaps forget.
+        for (int v = 0; v < dirty.length; v++)
+        {
+            dirty[v] = new BlockBitmap();
+        }
+        dirtyChanged = true;
+        persistDirty();
+        mode = Mode.JOURNAL;
+        LOG.info("group={} resynced {} blocks changed in dirty-bitmap mode; back to journal mode", group, blocks);
+        return blocks;
+    }
+
+    private long resyncVolume(final int v) throws IOException
+    {
+        final CaptureVolume volume = volumes.get(v);
+        final int blockSize = volume.spec().blockSize();
+        final ByteBuffer buffer = ByteBuffer.allocateDirect(RESYNC_RUN_BLOCKS * blockSize);
+        final BlockBitmap.Cursor cursor = dirty[v].cursor();
+        long blocks = 0;
+        long runStart = -1;
+        int runLength = 0;
+        while (true)
+        {
+            final long next = cursor.hasNext() ? cursor.next() : -1;
+            if (runStart >= 0 && (next != runStart + runLength || runLength == RESYNC_RUN_BLOCKS))
+            {
+                buffer.clear().limit(runLength * blockSize);
+                volume.channel().readBlocks(runStart, buffer);
+                final long seq = journal.get().appendWrite(v, runStart, buffer, 0, runLength * blockSize);
+                appended(seq, (long)runLength * blockSize);
+                blocks += runLength;
+                runStart = -1;
+                runLength = 0;
+            }
+            if (next < 0)
+            {
+                return blocks;
+            }
+            if (runStart < 0)
+            {
+                runStart = next;
+            }
+            runLength++;
+        }
+    }
+
+    /** After failback the volumes equal the target: nothing is dirty, the new journal is empty. */
+    public synchronized void reset() throws IOException
+    {
+        for (int v = 0; v < dirty.length; v++)
+        {
+            dirty[v] = new BlockBitmap();
+        }
+        dirtyChanged = true;
+        persistDirty();
+        markers.clear();
+        appendedBytes = 0;
+        ackedBytes = 0;
+        ackedSeq = journal.get().lastSeq();
+        mode = Mode.JOURNAL;
+    }
+}
