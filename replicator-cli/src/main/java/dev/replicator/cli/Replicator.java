@@ -267,6 +267,10 @@ public final class Replicator implements Callable<Integer>
                     group.get("primaryConnected").asBoolean() ? "connected (" + group.get("primaryAgent").asText() + ")" :
                         "not connected",
                     group.get("demotedPrimaryConnected").asBoolean() ? "connected" : "not connected");
+                if (!group.path("paused").isNull() && !group.path("paused").isMissingNode())
+                {
+                    System.out.println("  REPLICATION PAUSED: " + group.get("paused").asText());
+                }
                 if (group.has("failover"))
                 {
                     final JsonNode fo = group.get("failover");

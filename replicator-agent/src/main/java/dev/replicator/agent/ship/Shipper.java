@@ -64,6 +64,8 @@ public final class Shipper implements Runnable
     private long framesSent;
     private long lastSendMs;
     private boolean loggedUnreachable;
+    private String lastLoggedMessage = "";
+    private long lastLoggedMs;
 
     public Shipper(
         final ShipperHost host,
@@ -151,7 +153,8 @@ public final class Shipper implements Runnable
 
     private void logDisconnect(final Exception ex)
     {
-        final String message = ex instanceof UncheckedIOException ? ex.getCause().getMessage() : ex.getMessage();
+        final String raw = ex instanceof UncheckedIOException ? ex.getCause().getMessage() : ex.getMessage();
+        final String message = raw == null ? ex.toString() : raw;
         host.onConnectionChange(false, message);
         if (ex instanceof java.net.ConnectException)
         {
@@ -162,8 +165,15 @@ public final class Shipper implements Runnable
             }
             return;
         }
-        LOG.warn("group={} connection to target {} lost: {}; will resume from the target's durable seq",
-            group, target, message);
+        final long nowMs = System.currentTimeMillis();
+        // A target that keeps refusing (paused, disk full) must not flood the log: say it once a minute.
+        if (!message.equals(lastLoggedMessage) || nowMs - lastLoggedMs >= 60_000)
+        {
+            LOG.warn("group={} connection to target {} lost: {}; will resume from the target's durable seq",
+                group, target, message);
+            lastLoggedMessage = message;
+            lastLoggedMs = nowMs;
+        }
     }
 
     /** @return true to reconnect at once (roles switched), false for the usual backoff. */

@@ -91,6 +91,8 @@ public final class Messages
         public static final String JOURNAL_MISMATCH = "JOURNAL_MISMATCH";
         /** Another agent connection for the group is active. */
         public static final String BUSY = "BUSY";
+        /** The target cannot store data now (disk full, I/O error): retry later, keep the journal. */
+        public static final String PAUSED = "PAUSED";
         /** The request is malformed or unsupported. */
         public static final String BAD_REQUEST = "BAD_REQUEST";
 

@@ -165,6 +165,7 @@ public final class AdminHandler
         node.put("role", state.role().name());
         node.put("epoch", state.epoch());
         node.put("durableSeq", group.store().lastSeq());
+        node.put("paused", group.pausedReason());
         final AgentLink primary = group.primary();
         node.put("primaryConnected", primary != null && !primary.isClosed());
         node.put("primaryAgent", primary == null ? null : primary.agentName());

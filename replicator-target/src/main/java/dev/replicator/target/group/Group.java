@@ -23,7 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Group
 {
     private final Path dir;
-    private final ImageStore store;
+    private volatile ImageStore store;
+    private volatile String pausedReason;
     private final ReentrantLock lock = new ReentrantLock();
     private final Object durableMonitor = new Object();
     private final Map<String, CompletableFuture<Long>> checkpointRequests = new ConcurrentHashMap<>();
@@ -63,6 +64,36 @@ public final class Group
     public ImageStore store()
     {
         return store;
+    }
+
+    /**
+     * After the store failed to write (disk full, I/O error), closes it and opens it again, which
+     * recovers it as after a crash. Call with the lock held.
+     *
+     * @throws IOException if it cannot be reopened yet; the old one stays in place, refusing writes.
+     */
+    public void reopenStore() throws IOException
+    {
+        try
+        {
+            store.close();
+        }
+        catch (final IOException | RuntimeException ignore)
+        {
+            // It already failed; reopening is what matters.
+        }
+        store = ImageStore.open(dir, volumeSpecs());
+    }
+
+    /** Why replication is paused (the target cannot write), or null. */
+    public String pausedReason()
+    {
+        return pausedReason;
+    }
+
+    public void pausedReason(final String reason)
+    {
+        pausedReason = reason;
     }
 
     public ReentrantLock lock()

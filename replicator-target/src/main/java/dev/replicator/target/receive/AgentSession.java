@@ -206,7 +206,6 @@ public final class AgentSession implements Runnable
         final int[] blockSizes = specs.stream().mapToInt(dev.replicator.core.volume.VolumeSpec::blockSize).toArray();
         final long[] blockCounts = specs.stream().mapToLong(dev.replicator.core.volume.VolumeSpec::blockCount).toArray();
         final DataFrameDecoder decoder = new DataFrameDecoder(blockSizes, blockCounts);
-        final ImageStore store = group.store();
         try
         {
             while (true)
@@ -225,12 +224,13 @@ public final class AgentSession implements Runnable
                 {
                     case DATA ->
                     {
-                        if (!applyData(group, link, decoder, store, frame))
+                        if (!applyData(group, link, decoder, frame))
                         {
                             return;
                         }
                     }
-                    case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(), store.lastSeq(), null);
+                    case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(),
+                        group.store().lastSeq(), null);
                     case CHECKPOINT_TAKEN ->
                     {
                         final Messages.CheckpointTaken taken = frame.bodyAs(Messages.CheckpointTaken.class);
@@ -255,13 +255,13 @@ public final class AgentSession implements Runnable
         }
     }
 
-    private boolean applyData(
-        final Group group, final AgentLink link, final DataFrameDecoder decoder, final ImageStore store,
-        final Frame frame) throws IOException
+    private boolean applyData(final Group group, final AgentLink link, final DataFrameDecoder decoder, final Frame frame)
+        throws IOException
     {
         group.lock().lock();
         try
         {
+            final ImageStore store = group.store();
             final GroupState state = group.state();
             if (state.role() != GroupRole.REPLICATING || frame.epoch() != state.epoch() || group.primary() != link)
             {
@@ -282,27 +282,20 @@ public final class AgentSession implements Runnable
                 nack(group, ex);
                 return false;
             }
-            boolean checkpointed = false;
-            for (int i = 0; i < batch.size(); i++)
+            try
             {
-                if (batch.isCheckpoint(i))
-                {
-                    store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
-                    checkpointed = true;
-                }
-                else
-                {
-                    store.applyBlock(batch.seq(i), batch.volumeIndex(i), batch.blockIndex(i), batch.block(i));
-                }
+                apply(group.store(), batch, frame.seq());
             }
-            if (batch.size() > 0)
+            catch (final IOException | RuntimeException ex)
             {
-                store.commit(frame.seq());
+                pause(group, ex);
+                return false;
             }
-            if (checkpointed)
+            if (group.pausedReason() != null)
             {
-                // Drops the oldest images beyond the retention count, and their undo segments.
-                store.retainLast(retainCheckpoints);
+                group.pausedReason(null);
+                LOG.warn("group={} epoch={} replication resumed: the target can write again (durable seq={})",
+                    group.name(), group.state().epoch(), group.store().lastSeq());
             }
         }
         finally
@@ -310,8 +303,70 @@ public final class AgentSession implements Runnable
             group.lock().unlock();
         }
         group.signalDurable();
-        channel.send(MessageType.ACK, group.state().epoch(), store.lastSeq(), null);
+        channel.send(MessageType.ACK, group.state().epoch(), group.store().lastSeq(), null);
         return true;
+    }
+
+    private void apply(final ImageStore store, final DecodedBatch batch, final long frameSeq) throws IOException
+    {
+        boolean checkpointed = false;
+        for (int i = 0; i < batch.size(); i++)
+        {
+            if (batch.isCheckpoint(i))
+            {
+                store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
+                checkpointed = true;
+            }
+            else
+            {
+                store.applyBlock(batch.seq(i), batch.volumeIndex(i), batch.blockIndex(i), batch.block(i));
+            }
+        }
+        if (batch.size() > 0)
+        {
+            store.commit(frameSeq);
+        }
+        if (checkpointed)
+        {
+            // Drops the oldest images beyond the retention count, and their undo segments.
+            store.retainLast(retainCheckpoints);
+        }
+    }
+
+    /**
+     * The store could not write (disk full, I/O error): nothing of the frame is acknowledged, the
+     * store is reopened (recovering as after a crash) and the agent is told to retry later. It keeps
+     * its journal, so nothing is lost; replication resumes by itself when writes succeed again.
+     */
+    private void pause(final Group group, final Exception cause) throws IOException
+    {
+        final String reason = "the target cannot write the replica: " + rootMessage(cause);
+        if (!reason.equals(group.pausedReason()))
+        {
+            LOG.error("group={} epoch={} replication PAUSED: {}; the agent keeps journaling and retries; " +
+                "free space or fix the disk and it resumes by itself", group.name(), group.state().epoch(), reason);
+        }
+        group.pausedReason(reason);
+        try
+        {
+            group.reopenStore();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            LOG.warn("group={} store not reopened yet: {}", group.name(), rootMessage(ex));
+        }
+        channel.send(MessageType.REFUSED, group.state().epoch(), group.store().lastSeq(), new Messages.Refused(
+            Messages.RefusalCode.PAUSED, reason, group.state().epoch(), group.store().lastSeq()));
+    }
+
+    private static String rootMessage(final Throwable error)
+    {
+        Throwable t = error;
+        while (t.getCause() != null && t.getCause() != t)
+        {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
     private void nack(final Group group, final CorruptFrameException ex) throws IOException
