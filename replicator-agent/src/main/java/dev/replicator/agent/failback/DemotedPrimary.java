@@ -120,6 +120,9 @@ public final class DemotedPrimary
                             roleSwitch.baseSeq());
                         return;
                     }
+                    case FAILBACK_REPORT_REQUEST ->
+                        // The request's seq comes back, so the target can tell this report from older ones.
+                        channel.send(MessageType.FAILBACK_REPORT, epoch, frame.seq(), report(refused.durableSeq()));
                     case CHECKPOINT_REQUEST ->
                     {
                         // A demoted primary takes no checkpoints; the target times the request out.

@@ -39,6 +39,8 @@ public enum MessageType
     ROLE_SWITCH(25),
     /** [A-&gt;T] role switch persisted. */
     ROLE_SWITCH_ACK(26),
+    /** [T-&gt;A] send a fresh FAILBACK_REPORT: the demoted primary may have been written since the last. */
+    FAILBACK_REPORT_REQUEST(27),
 
     /** [C-&gt;T] an admin command. */
     ADMIN_REQUEST(40),

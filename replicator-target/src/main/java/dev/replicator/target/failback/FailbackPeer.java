@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 final class FailbackPeer
 {
     private static final long REPLY_TIMEOUT_MS = 120_000;
+    private static final java.util.concurrent.atomic.AtomicLong REPORT_REQUESTS = new java.util.concurrent.atomic.AtomicLong();
 
     private final AgentLink link;
     private final long epoch;
@@ -44,6 +45,17 @@ final class FailbackPeer
             System.arraycopy(reply.fingerprints(), 0, result, (int)done, n);
         }
         return result;
+    }
+
+    /** Asks for a fresh report of what the primary holds unshipped; it lands in the group when this returns. */
+    void refreshReport() throws IOException
+    {
+        final long requestId = REPORT_REQUESTS.incrementAndGet();
+        link.channel().send(MessageType.FAILBACK_REPORT_REQUEST, epoch, requestId, null);
+        while (await(AgentLink.Reply.Kind.FAILBACK_REPORT).seq() != requestId)
+        {
+            // An older report (sent on connect or for an earlier request): wait for the answer to this one.
+        }
     }
 
     void send(final ByteBuffer frame) throws IOException

@@ -202,6 +202,7 @@ public final class FailbackService
         throws IOException
     {
         final GroupState state = group.state();
+        new FailbackPeer(link, state.epoch()).refreshReport();
         final Messages.FailbackReport report = group.failbackReport();
         final boolean journalKnown = report.hasJournal() && state.journalId().equals(group.demotedJournalId());
         final String mode = journalKnown ? "journal" : "fingerprints";

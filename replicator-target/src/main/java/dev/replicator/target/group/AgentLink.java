@@ -66,6 +66,7 @@ public final class AgentLink
             FAILBACK_ACK,
             FINGERPRINTS,
             ROLE_SWITCH_ACK,
+            FAILBACK_REPORT,
             DISCONNECTED
         }
 

@@ -401,6 +401,8 @@ public final class AgentSession implements Runnable
                         LOG.info("group={} epoch={} demoted primary {} reports {} unshipped entries ({} blocks) " +
                             "after seq={}", group.name(), group.state().epoch(), hello.agentName(),
                             report.tailEntries(), tail, report.targetDurableSeq());
+                        link.inbox().offer(new AgentLink.Reply(
+                            AgentLink.Reply.Kind.FAILBACK_REPORT, frame.seq(), 0, 0, null, null));
                     }
                     case FAILBACK_ACK -> link.inbox().offer(
                         new AgentLink.Reply(AgentLink.Reply.Kind.FAILBACK_ACK, frame.seq(), 0, 0, null, null));
