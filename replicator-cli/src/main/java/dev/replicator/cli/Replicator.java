@@ -394,13 +394,24 @@ public final class Replicator implements Callable<Integer>
             "(a directory for a group of several volumes), on the target host")
         Path to;
 
+        @Option(names = "--test", description = "DR test: a writable copy of the image; replication and roles " +
+            "are untouched (--latest means the newest checkpoint)")
+        boolean test;
+
         @Override
         public Integer call() throws Exception
         {
             final String atMs = which.at == null ? null :
                 Long.toString(TimeArgument.parseEpochMs(which.at, ZoneId.systemDefault()));
             final JsonNode data = request(target, "failover", args("group", group, "image", which.image, "atMs", atMs,
-                "latest", which.latest ? "true" : null, "to", absolute(to)));
+                "latest", which.latest ? "true" : null, "to", absolute(to), "test", test ? "true" : null));
+            if (test)
+            {
+                System.out.printf("test failover of group %s: image %s copied to %s (%d ms); replication untouched%n",
+                    data.get("group").asText(), data.get("image").asText(), data.get("paths"),
+                    data.get("elapsedMs").asLong());
+                return 0;
+            }
             System.out.printf("failed over group %s to image %s at epoch %d: recovery volume %s (%d ms)%n",
                 data.get("group").asText(), data.get("image").asText(), data.get("epoch").asLong(),
                 data.get("paths"), data.get("elapsedMs").asLong());

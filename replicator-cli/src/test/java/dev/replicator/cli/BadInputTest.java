@@ -124,6 +124,17 @@ class BadInputTest
                 assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("failover");
             }
 
+            // A DR test copies the image and leaves replication alone.
+            final Path drill = dir.resolve("drill.img");
+            final Cli.Result test = cluster.admin("failover", "--group", GROUP, "--latest", "--test", "--to",
+                drill.toString());
+            assertThat(test.exitCode()).as(test.err()).isZero();
+            assertThat(test.out()).contains("replication untouched");
+            assertThat(LoopbackCluster.sha256(drill)).isEqualTo(LoopbackCluster.sha256(cluster.volume));
+            final JsonNode afterTest = cluster.json("status", "--json").get("groups").get(0);
+            assertThat(afterTest.get("role").asText()).isEqualTo("REPLICATING");
+            assertThat(afterTest.get("epoch")).isEqualTo(before.get("epoch"));
+
             // And the right input works: --latest fails over to the newest durable data.
             final Cli.Result latest = cluster.admin("failover", "--group", GROUP, "--latest", "--to", out.toString());
             assertThat(latest.exitCode()).as(latest.err()).isZero();

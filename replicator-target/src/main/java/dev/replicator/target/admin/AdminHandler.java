@@ -398,96 +398,98 @@ public final class AdminHandler
     {
         final Group group = group(require(args, "group"));
         final GroupState state = group.state();
-        if (state.role() == GroupRole.FAILED_OVER)
+        final boolean test = Boolean.parseBoolean(args.get("test"));
+        if (state.role() == GroupRole.FAILED_OVER && !test)
         {
             throw AdminException.badInput("group '" + state.name() + "' is already failed over (epoch " +
                 state.epoch() + ", image " + new ImageId(state.name(), state.failover().imageSeq()) +
                 "); fail back first");
         }
-        final List<Checkpoint> checkpoints = group.store().checkpoints();
         final long startMs = System.currentTimeMillis();
+        long imageSeq = chooseImage(group, args);
         final List<Path> paths = outputPaths(group, Path.of(require(args, "to")));
-        long imageSeq;
-        if (args.containsKey("image"))
+        final long epoch;
+        if (test)
         {
-            final ImageId id = ImageId.parse(args.get("image"));
-            if (!id.group().equals(state.name()))
+            // A DR test: a writable copy of the image, replication and roles untouched.
+            if (imageSeq == FailoverService.LATEST)
             {
-                throw AdminException.badInput("image " + id + " belongs to group '" + id.group() + "', not '" +
-                    state.name() + "'");
-            }
-            imageSeq = image(group, id.seq()).seq();
-        }
-        else if (args.containsKey("atMs"))
-        {
-            final long atMs = Long.parseLong(args.get("atMs"));
-            if (checkpoints.isEmpty() || checkpoints.get(0).timestampMs() > atMs)
-            {
-                throw AdminException.badInput(Instant.ofEpochMilli(atMs) + " is before the oldest retained image of " +
-                    "group '" + state.name() + "'" + (checkpoints.isEmpty() ? " (it has none)" : " (" +
-                    Instant.ofEpochMilli(checkpoints.get(0).timestampMs()) + ")") + "; nothing was changed");
-            }
-            imageSeq = -1;
-            for (final Checkpoint checkpoint : checkpoints)
-            {
-                if (checkpoint.timestampMs() <= atMs)
+                final List<Checkpoint> checkpoints = group.store().checkpoints();
+                if (checkpoints.isEmpty())
                 {
-                    imageSeq = checkpoint.seq();
+                    throw AdminException.badInput("group '" + state.name() + "' has no checkpoint to test yet");
                 }
+                imageSeq = checkpoints.get(checkpoints.size() - 1).seq();
             }
-        }
-        else if (Boolean.parseBoolean(args.get("latest")))
-        {
-            imageSeq = -1;
+            final ImageView view = group.store().openImage(imageSeq);
+            final ProgressListener progress = progress(channel, "failover-test");
+            for (int v = 0; v < paths.size(); v++)
+            {
+                view.materialize(v, paths.get(v), progress);
+            }
+            epoch = state.epoch();
         }
         else
         {
-            throw AdminException.badInput("say which image: --image ID, --at TIME or --latest");
+            final FailoverService.Result result = failover.failover(group, imageSeq, paths,
+                progress(channel, "failover"));
+            imageSeq = result.imageSeq();
+            epoch = result.epoch();
         }
-        if (imageSeq == -1)
-        {
-            imageSeq = latestCheckpoint(group);
-        }
-        if (imageSeq < 0)
-        {
-            throw AdminException.badInput("group '" + state.name() + "' has no image yet");
-        }
-        final long epoch = failover.failover(group, imageSeq, paths, progress(channel, "failover"));
         final ObjectNode node = Json.mapper().createObjectNode();
         node.put("group", state.name());
         node.put("image", new ImageId(state.name(), imageSeq).toString());
         node.put("epoch", epoch);
+        node.put("test", test);
         final ArrayNode out = node.putArray("paths");
         paths.forEach(p -> out.add(p.toString()));
         node.put("elapsedMs", System.currentTimeMillis() - startMs);
         return node;
     }
 
-    /** The newest durable state as an image: the last checkpoint, or a new one at the durable seq. */
-    private static long latestCheckpoint(final Group group) throws IOException
+    /** The image the admin chose: a checkpoint's seq, or {@link FailoverService#LATEST}. */
+    private long chooseImage(final Group group, final Map<String, String> args) throws AdminException
     {
-        group.lock().lock();
-        try
+        final String name = group.name();
+        final List<Checkpoint> checkpoints = group.store().checkpoints();
+        if (args.containsKey("image"))
         {
-            final List<Checkpoint> checkpoints = group.store().checkpoints();
-            final long durable = group.store().lastSeq();
-            if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
+            final ImageId id = ImageId.parse(args.get("image"));
+            if (!id.group().equals(name))
             {
-                return checkpoints.get(checkpoints.size() - 1).seq();
+                throw AdminException.badInput("image " + id + " belongs to group '" + id.group() + "', not '" +
+                    name + "'");
             }
-            if (durable == 0)
-            {
-                return -1;
-            }
-            final long seq = durable + 1;
-            group.store().addCheckpoint(seq, System.currentTimeMillis(), "failover-latest");
-            group.store().commit(seq);
-            return seq;
+            return image(group, id.seq()).seq();
         }
-        finally
+        if (args.containsKey("atMs"))
         {
-            group.lock().unlock();
+            final long atMs = Long.parseLong(args.get("atMs"));
+            if (checkpoints.isEmpty() || checkpoints.get(0).timestampMs() > atMs)
+            {
+                throw AdminException.badInput(Instant.ofEpochMilli(atMs) + " is before the oldest retained image of " +
+                    "group '" + name + "'" + (checkpoints.isEmpty() ? " (it has none)" : " (" +
+                    Instant.ofEpochMilli(checkpoints.get(0).timestampMs()) + ")") + "; nothing was changed");
+            }
+            long chosen = checkpoints.get(0).seq();
+            for (final Checkpoint checkpoint : checkpoints)
+            {
+                if (checkpoint.timestampMs() <= atMs)
+                {
+                    chosen = checkpoint.seq();
+                }
+            }
+            return chosen;
         }
+        if (Boolean.parseBoolean(args.get("latest")))
+        {
+            if (checkpoints.isEmpty() && group.store().lastSeq() == 0)
+            {
+                throw AdminException.badInput("group '" + name + "' has no image yet");
+            }
+            return FailoverService.LATEST;
+        }
+        throw AdminException.badInput("say which image: --image ID, --at TIME or --latest");
     }
 
     // ------------------------------------------------------------------ verify

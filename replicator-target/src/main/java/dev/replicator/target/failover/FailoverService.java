@@ -36,6 +36,13 @@ public final class FailoverService implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverService.class);
     public static final String FAILOVER_DIR = "failover";
+    /** As an image seq: the newest durable data, made a checkpoint once the primary is fenced. */
+    public static final long LATEST = -1;
+
+    /** The failover done: the image it produced and the group's new epoch. */
+    public record Result(long imageSeq, long epoch)
+    {
+    }
 
     private final long scanIntervalMs;
     private final Map<String, RecoveryTracker> trackers = new ConcurrentHashMap<>();
@@ -71,9 +78,9 @@ public final class FailoverService implements AutoCloseable
     /**
      * Fails over. The caller validated the image and the paths and holds no lock.
      *
-     * @return the new epoch.
+     * @param imageSeq a retained checkpoint's seq, or {@link #LATEST}.
      */
-    public long failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
+    public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress) throws IOException
     {
         group.lock().lock();
@@ -91,11 +98,19 @@ public final class FailoverService implements AutoCloseable
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
                 new GroupState.FailoverRecord(imageSeq, System.currentTimeMillis(), epoch, pathNames)));
-            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, imageSeq);
             fence(group, epoch);
+            // Only now, with no primary left to ship, may the newest data become a checkpoint: its
+            // seq must never be one the primary could still send.
+            final long image = imageSeq == LATEST ? latestCheckpoint(group) : imageSeq;
+            if (image != imageSeq)
+            {
+                group.updateState(before.withFailover(epoch,
+                    new GroupState.FailoverRecord(image, System.currentTimeMillis(), epoch, pathNames)));
+            }
+            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, image);
             try
             {
-                produce(group, imageSeq, recoveryPaths, dir, progress);
+                produce(group, image, recoveryPaths, dir, progress);
                 final RecoveryTracker tracker = RecoveryTracker.open(before.name(), dir, group.volumeSpecs(),
                     recoveryPaths);
                 tracker.startPeriodicScans(scanIntervalMs);
@@ -114,12 +129,27 @@ public final class FailoverService implements AutoCloseable
             }
             LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
                 before.name(), epoch, pathNames);
-            return epoch;
+            return new Result(image, epoch);
         }
         finally
         {
             group.lock().unlock();
         }
+    }
+
+    /** The newest durable state as a checkpoint: the last one, or a new one after the durable seq. */
+    private static long latestCheckpoint(final Group group) throws IOException
+    {
+        final List<dev.replicator.target.image.Checkpoint> checkpoints = group.store().checkpoints();
+        final long durable = group.store().lastSeq();
+        if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
+        {
+            return checkpoints.get(checkpoints.size() - 1).seq();
+        }
+        final long seq = durable + 1;
+        group.store().addCheckpoint(seq, System.currentTimeMillis(), "failover-latest");
+        group.store().commit(seq);
+        return seq;
     }
 
     private static void fence(final Group group, final long epoch)
