@@ -1,5 +1,6 @@
 package dev.replicator.cli;
 
+import dev.replicator.core.test.Await;
 import dev.replicator.core.test.ChildJvm;
 import dev.replicator.core.wire.Json;
 
@@ -18,7 +19,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -184,15 +184,7 @@ final class LoopbackCluster implements AutoCloseable
 
     static void await(final BooleanSupplier condition, final String what)
     {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!condition.getAsBoolean())
-        {
-            if (deadline - System.nanoTime() < 0)
-            {
-                throw new AssertionError("timed out after 60 s waiting for " + what);
-            }
-            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
-        }
+        Await.until(condition, Duration.ofSeconds(60), "timed out after 60 s waiting for " + what);
     }
 
     @Override
