@@ -39,6 +39,7 @@ public final class Shipper implements Runnable
 {
     private static final Logger LOG = LoggerFactory.getLogger(Shipper.class);
     private static final int CONNECT_TIMEOUT_MS = 2000;
+    private static final long INITIAL_BACKOFF_MS = 50;
     private static final long MAX_BACKOFF_MS = 2000;
     private static final long RELEASE_INTERVAL_MS = 1000;
     private static final int ENTRIES_PER_POLL = 64;
@@ -64,6 +65,7 @@ public final class Shipper implements Runnable
     private long framesSent;
     private long lastSendMs;
     private boolean loggedUnreachable;
+    private boolean welcomed;
 
     public Shipper(
         final ShipperHost host,
@@ -108,17 +110,17 @@ public final class Shipper implements Runnable
     @Override
     public void run()
     {
-        long backoffMs = 50;
+        long backoffMs = INITIAL_BACKOFF_MS;
         while (running)
         {
             try
             {
                 if (session())
                 {
-                    backoffMs = 50;
+                    backoffMs = INITIAL_BACKOFF_MS;
                     continue;
                 }
-                backoffMs = 50;
+                backoffMs = INITIAL_BACKOFF_MS;
             }
             catch (final FatalRefusalException ex)
             {
@@ -143,6 +145,12 @@ public final class Shipper implements Runnable
             {
                 current = null;
                 host.onConnectionChange(false, null);
+            }
+            if (welcomed)
+            {
+                // The target was reachable and took us: this loss is new, not the latest of a run of
+                // failed attempts. Without the reset every loss after the sixth waited the maximum.
+                backoffMs = INITIAL_BACKOFF_MS;
             }
             parkMs(backoffMs);
             backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
@@ -169,6 +177,7 @@ public final class Shipper implements Runnable
     /** @return true to reconnect at once (roles switched), false for the usual backoff. */
     private boolean session() throws IOException
     {
+        welcomed = false;
         final Socket socket = new Socket();
         try
         {
@@ -198,6 +207,7 @@ public final class Shipper implements Runnable
                 {
                     final Messages.Welcome welcome = reply.bodyAs(Messages.Welcome.class);
                     loggedUnreachable = false;
+                    welcomed = true;
                     host.onWelcome(welcome.epoch());
                     epoch = welcome.epoch();
                     host.onConnectionChange(true, null);
