@@ -478,7 +478,11 @@ public final class Shipper implements Runnable
             final int blocks = payload.remaining() / blockSize;
             try
             {
-                if (!encoder.hasRoomFor(blocks, blockSize))
+                // frameBytes bounds every frame, not only the one a poll of the journal ends with:
+                // while catching up, a poll of ENTRIES_PER_POLL entries would otherwise make frames
+                // of up to 64 entries (8 MiB), and every loss resends a window of them.
+                final boolean full = !encoder.isEmpty() && encoder.encodedBytes() >= frameBytes;
+                if (full || !encoder.hasRoomFor(blocks, blockSize))
                 {
                     sendFrame(channel);
                 }
