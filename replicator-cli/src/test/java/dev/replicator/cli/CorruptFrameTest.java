@@ -3,6 +3,10 @@ package dev.replicator.cli;
 import dev.replicator.agent.Agent;
 import dev.replicator.agent.AgentConfig;
 import dev.replicator.core.config.HostPort;
+import dev.replicator.core.ext.FaultDirection;
+import dev.replicator.core.ext.FaultKind;
+import dev.replicator.core.ext.FaultPlan;
+import dev.replicator.core.ext.FaultProxy;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.target.Target;
 import dev.replicator.target.TargetConfig;
@@ -34,8 +38,8 @@ class CorruptFrameTest
         final String expected = sha256(volume);
         try (Target target = new Target(new TargetConfig(new HostPort("127.0.0.1", 0), dir.resolve("target"), 16,
             200, 200)).start();
-             BitFlippingProxy proxy = new BitFlippingProxy(
-                 new InetSocketAddress("127.0.0.1", target.port()), 200_000, 3))
+             FaultProxy proxy = FaultProxy.start(new InetSocketAddress("127.0.0.1", target.port()),
+                 oneFlipInEachOfTheFirstThreeConnections()))
         {
             final AgentConfig config = AgentConfig.builder()
                 .group("c")
@@ -51,7 +55,8 @@ class CorruptFrameTest
                 LoopbackCluster.await(() -> target.groups().get("c") != null &&
                     target.groups().get("c").store().lastSeq() >= checkpoint, "the checkpoint to be durable");
             }
-            assertThat(proxy.flipped()).isEqualTo(3);
+            assertThat(proxy.counters().faultsInjected(FaultKind.FLIP)).isEqualTo(3);
+            assertThat(proxy.counters().totalFaultsInjected()).isEqualTo(3);
             assertThat(target.corruptFramesRejected()).isEqualTo(3);
             final Path out = dir.resolve("out.img");
             final Cli.Result export = Cli.run("images", "export", "--image", "c@" + checkpoint, "--to",
@@ -59,5 +64,16 @@ class CorruptFrameTest
             assertThat(export.exitCode()).as(export.err()).isZero();
             assertThat(sha256(out)).isEqualTo(expected);
         }
+    }
+
+    /** 200 000 bytes in is inside the first data frame (the hello is a few hundred bytes). */
+    private static FaultPlan oneFlipInEachOfTheFirstThreeConnections()
+    {
+        final FaultPlan.Builder plan = FaultPlan.builder().seed(5);
+        for (int connection = 1; connection <= 3; connection++)
+        {
+            plan.at(connection, FaultDirection.UPSTREAM, 200_000, FaultKind.FLIP);
+        }
+        return plan.build();
     }
 }

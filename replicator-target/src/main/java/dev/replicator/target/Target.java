@@ -68,6 +68,12 @@ public final class Target implements AutoCloseable
         return server.corruptFrames();
     }
 
+    /** Data frames applied durably and acknowledged since start (resent frames count again). */
+    public long framesApplied()
+    {
+        return server.framesApplied();
+    }
+
     public Groups groups()
     {
         return groups;

@@ -39,6 +39,7 @@ public final class Shipper implements Runnable
 {
     private static final Logger LOG = LoggerFactory.getLogger(Shipper.class);
     private static final int CONNECT_TIMEOUT_MS = 2000;
+    private static final long INITIAL_BACKOFF_MS = 50;
     private static final long MAX_BACKOFF_MS = 2000;
     private static final long RELEASE_INTERVAL_MS = 1000;
     private static final int ENTRIES_PER_POLL = 64;
@@ -66,6 +67,7 @@ public final class Shipper implements Runnable
     private boolean loggedUnreachable;
     private String lastLoggedMessage = "";
     private long lastLoggedMs;
+    private boolean welcomed;
 
     public Shipper(
         final ShipperHost host,
@@ -110,17 +112,17 @@ public final class Shipper implements Runnable
     @Override
     public void run()
     {
-        long backoffMs = 50;
+        long backoffMs = INITIAL_BACKOFF_MS;
         while (running)
         {
             try
             {
                 if (session())
                 {
-                    backoffMs = 50;
+                    backoffMs = INITIAL_BACKOFF_MS;
                     continue;
                 }
-                backoffMs = 50;
+                backoffMs = INITIAL_BACKOFF_MS;
             }
             catch (final FatalRefusalException ex)
             {
@@ -145,6 +147,12 @@ public final class Shipper implements Runnable
             {
                 current = null;
                 host.onConnectionChange(false, null);
+            }
+            if (welcomed)
+            {
+                // The target was reachable and took us: this loss is new, not the latest of a run of
+                // failed attempts. Without the reset every loss after the sixth waited the maximum.
+                backoffMs = INITIAL_BACKOFF_MS;
             }
             parkMs(backoffMs);
             backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
@@ -179,6 +187,7 @@ public final class Shipper implements Runnable
     /** @return true to reconnect at once (roles switched), false for the usual backoff. */
     private boolean session() throws IOException
     {
+        welcomed = false;
         final Socket socket = new Socket();
         try
         {
@@ -208,6 +217,7 @@ public final class Shipper implements Runnable
                 {
                     final Messages.Welcome welcome = reply.bodyAs(Messages.Welcome.class);
                     loggedUnreachable = false;
+                    welcomed = true;
                     host.onWelcome(welcome.epoch());
                     epoch = welcome.epoch();
                     host.onConnectionChange(true, null);
@@ -478,7 +488,11 @@ public final class Shipper implements Runnable
             final int blocks = payload.remaining() / blockSize;
             try
             {
-                if (!encoder.hasRoomFor(blocks, blockSize))
+                // frameBytes bounds every frame, not only the one a poll of the journal ends with:
+                // while catching up, a poll of ENTRIES_PER_POLL entries would otherwise make frames
+                // of up to 64 entries (8 MiB), and every loss resends a window of them.
+                final boolean full = !encoder.isEmpty() && encoder.encodedBytes() >= frameBytes;
+                if (full || !encoder.hasRoomFor(blocks, blockSize))
                 {
                     sendFrame(channel);
                 }

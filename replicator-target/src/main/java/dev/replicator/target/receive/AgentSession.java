@@ -44,14 +44,20 @@ public final class AgentSession implements Runnable
     private final int heartbeatIntervalMs;
     private final int retainCheckpoints;
     private final AtomicLong corruptFrames;
+    private final AtomicLong framesApplied;
 
+    /**
+     * @param corruptFrames incremented for each frame refused by a check (shared by all sessions).
+     * @param framesApplied incremented for each data frame made durable and acknowledged (shared).
+     */
     public AgentSession(
         final FrameChannel channel,
         final Messages.Hello hello,
         final Groups groups,
         final int heartbeatIntervalMs,
         final int retainCheckpoints,
-        final AtomicLong corruptFrames)
+        final AtomicLong corruptFrames,
+        final AtomicLong framesApplied)
     {
         this.channel = channel;
         this.hello = hello;
@@ -59,6 +65,7 @@ public final class AgentSession implements Runnable
         this.heartbeatIntervalMs = heartbeatIntervalMs;
         this.retainCheckpoints = retainCheckpoints;
         this.corruptFrames = corruptFrames;
+        this.framesApplied = framesApplied;
     }
 
     @Override
@@ -302,6 +309,7 @@ public final class AgentSession implements Runnable
         {
             group.lock().unlock();
         }
+        framesApplied.incrementAndGet();
         group.signalDurable();
         channel.send(MessageType.ACK, group.state().epoch(), group.store().lastSeq(), null);
         return true;

@@ -33,6 +33,7 @@ public final class TargetServer implements Closeable
     private final int retainCheckpoints;
     private final BiConsumer<FrameChannel, Messages.AdminRequest> adminHandler;
     private final AtomicLong corruptFrames = new AtomicLong();
+    private final AtomicLong framesApplied = new AtomicLong();
     private final Thread acceptor;
     private volatile boolean running = true;
 
@@ -62,6 +63,12 @@ public final class TargetServer implements Closeable
     public long corruptFrames()
     {
         return corruptFrames.get();
+    }
+
+    /** Data frames applied durably and acknowledged, over all agent sessions, since start. */
+    public long framesApplied()
+    {
+        return framesApplied.get();
     }
 
     private void acceptLoop()
@@ -106,7 +113,8 @@ public final class TargetServer implements Closeable
             if (first.type() == MessageType.HELLO)
             {
                 final Messages.Hello hello = first.bodyAs(Messages.Hello.class);
-                new AgentSession(channel, hello, groups, heartbeatIntervalMs, retainCheckpoints, corruptFrames).run();
+                new AgentSession(channel, hello, groups, heartbeatIntervalMs, retainCheckpoints, corruptFrames,
+                    framesApplied).run();
             }
             else if (first.type() == MessageType.ADMIN_REQUEST)
             {
