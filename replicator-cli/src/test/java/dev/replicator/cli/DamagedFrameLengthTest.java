@@ -15,7 +15,6 @@ import dev.replicator.core.wire.Json;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.Target;
 import dev.replicator.target.TargetConfig;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,11 +26,11 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * One bit flipped in the length field of a frame the target sends to an idle agent. Today the
- * agent's ack reader then waits for a 1 MiB body that the 32-byte heartbeat replies fill at 32 B/s:
- * the agent stays "connected" but deaf, a {@code replicator checkpoint} fails after its 60 s
- * timeout, and the next writes wait 10 s for the ack deadline. A frame length is trusted before any
- * check (the CRC32C covers the whole frame), and liveness is "bytes arrive", not "frames arrive".
+ * One bit flipped in the length field of a frame the target sends to an idle agent. A frame's
+ * length is read before its CRC32C can be checked; without the header check and the per-frame
+ * deadline in {@code FrameChannel.read}, the agent's ack reader waited for a 1 MiB body that the
+ * 32-byte heartbeat replies filled at 32 B/s: "connected" but deaf, a checkpoint timed out after
+ * 60 s. Now the damaged frame is refused and the agent reconnects.
  */
 class DamagedFrameLengthTest
 {
@@ -41,7 +40,6 @@ class DamagedFrameLengthTest
     Path dir;
 
     @Test
-    @Disabled("known bug: a damaged frame length leaves an idle agent connected but deaf (see the class comment)")
     void anIdleAgentNoticesADamagedFrameLengthWithinTenHeartbeats() throws Exception
     {
         final Path volume = dir.resolve("v.img");

@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Frames over one connection's byte streams. Blocking I/O on a {@link Socket}, so that a TLS
@@ -72,10 +73,42 @@ public final class FrameChannel implements Closeable
         }
         final byte[] array = receiveBuffer.array();
         receiveBuffer.putInt(0, length);
-        in.readFully(array, 4, length - 4);
+        // The length is trusted before the CRC can be checked: read the header first and refuse a
+        // length its type cannot have, and give the body a deadline, so that a damaged length can
+        // neither allocate without bound nor leave this side waiting forever on bytes that trickle in.
+        readWithin(array, 4, FrameDescriptor.HEADER_LENGTH - 4, length);
+        final MessageType type = MessageType.fromCode(array[FrameDescriptor.TYPE_OFFSET]);
+        if (type != null && type.headerOnly() && length != FrameDescriptor.HEADER_LENGTH)
+        {
+            throw new CorruptFrameException(type + " frame with a length of " + length + " (it has no body)");
+        }
+        readWithin(array, FrameDescriptor.HEADER_LENGTH, length - FrameDescriptor.HEADER_LENGTH, length);
         Frames.verify(receiveBuffer, length);
         frame.wrap(receiveBuffer, length);
         return frame;
+    }
+
+    private void readWithin(final byte[] array, final int offset, final int count, final int frameLength)
+        throws IOException
+    {
+        final int timeoutMs = socket.getSoTimeout();
+        final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        int done = 0;
+        while (done < count)
+        {
+            final int n = in.read(array, offset + done, count - done);
+            if (n < 0)
+            {
+                throw new EOFException("connection closed " + (offset + done) + " bytes into a frame of " +
+                    frameLength);
+            }
+            done += n;
+            if (timeoutMs > 0 && done < count && deadlineNs - System.nanoTime() < 0)
+            {
+                throw new CorruptFrameException("frame of " + frameLength + " bytes still incomplete after " +
+                    timeoutMs + " ms (" + (offset + done) + " bytes came): its length is likely damaged");
+            }
+        }
     }
 
     /** Writes a finished frame (position 0, limit = its length) and flushes. */

@@ -71,6 +71,12 @@ public enum MessageType
         return code;
     }
 
+    /** Frames of this type are a header and nothing else. */
+    public boolean headerOnly()
+    {
+        return this == ACK || this == HEARTBEAT || this == FAILBACK_ACK;
+    }
+
     /** @return the type, or null for an unknown code. */
     public static MessageType fromCode(final int code)
     {
