@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -194,12 +195,24 @@ public final class ConfigFile
     public Path path(final String key, final Path defaultValue)
     {
         final String value = string(key, null);
-        return value == null ? defaultValue : Path.of(value);
+        return value == null ? defaultValue : toPath(key, value);
     }
 
     public Path requirePath(final String key)
     {
-        return Path.of(requireString(key));
+        return toPath(key, requireString(key));
+    }
+
+    private Path toPath(final String key, final String value)
+    {
+        try
+        {
+            return Path.of(value);
+        }
+        catch (final InvalidPathException ex)
+        {
+            throw error(key, "'" + abbreviate(value) + "' is not a valid path (" + ex.getReason() + ")");
+        }
     }
 
     /** Fails on any key no getter asked for: call after reading every setting. */
