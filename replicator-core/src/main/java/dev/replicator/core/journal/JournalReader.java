@@ -1,11 +1,8 @@
 package dev.replicator.core.journal;
 
-import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.wire.DocumentContext;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -17,14 +14,14 @@ import java.util.Objects;
  * <p>Not thread-safe: one thread polls a reader at a time (a Chronicle tailer is single-threaded); it
  * may be handed to another thread with a happens-before edge. Each entry's seq is checked to follow
  * the previous one, so a reader that fell behind a {@link Journal#release} fails loudly instead of
- * skipping the released entries.
+ * skipping the released entries; and each entry's CRC32C is checked ({@link JournalEntryDecoder}), so
+ * a damaged entry fails the poll instead of being delivered.
  */
 public final class JournalReader implements AutoCloseable
 {
     private final ExcerptTailer tailer;
     private final Path queueDirectory;
-    private byte[] payloadBytes;
-    private ByteBuffer payload;
+    private final JournalEntryDecoder decoder;
     private long lastReadSeq;
     private boolean closed;
 
@@ -33,7 +30,7 @@ public final class JournalReader implements AutoCloseable
         this.tailer = tailer;
         this.queueDirectory = queueDirectory;
         this.lastReadSeq = afterSeq;
-        allocatePayload(payloadCapacity);
+        this.decoder = new JournalEntryDecoder(payloadCapacity);
     }
 
     /**
@@ -108,64 +105,34 @@ public final class JournalReader implements AutoCloseable
 
     private void deliver(final DocumentContext dc, final JournalEntryHandler handler)
     {
-        final Bytes<?> bytes = dc.wire().bytes();
-        final long entryOffset = bytes.readPosition();
-        final long entryLength = bytes.readRemaining();
-        if (entryLength < JournalEntryDescriptor.HEADER_LENGTH)
+        final String damage = decoder.decode(dc.wire().bytes());
+        if (damage != null)
         {
-            throw damaged(dc, "is " + entryLength + " bytes, shorter than a journal entry header");
+            throw damaged(dc, damage);
         }
-        final long seq = JournalEntryDescriptor.seq(bytes, entryOffset);
+        final long seq = decoder.seq();
         if (seq != lastReadSeq + 1)
         {
             throw new JournalException("journal queue " + queueDirectory + ": expected seq " + (lastReadSeq + 1) +
                 " but found seq " + seq + (seq > lastReadSeq ?
                 "; the entries in between were released while this reader lagged behind" : ""));
         }
-        final int payloadLength = JournalEntryDescriptor.payloadLength(bytes, entryOffset);
-        if (payloadLength < 0 || payloadLength > entryLength - JournalEntryDescriptor.HEADER_LENGTH)
+        if (decoder.type() == JournalEntryDescriptor.TYPE_WRITE)
         {
-            throw damaged(dc, "seq " + seq + " claims a payload of " + payloadLength + " bytes in an entry of " +
-                entryLength + " bytes");
-        }
-        final long timestampMs = JournalEntryDescriptor.timestampMs(bytes, entryOffset);
-        final byte type = JournalEntryDescriptor.type(bytes, entryOffset);
-        if (payloadLength > payloadBytes.length)
-        {
-            // Written by a journal configured with larger entries than this one: grow once.
-            allocatePayload(payloadLength);
-        }
-        bytes.read(entryOffset + JournalEntryDescriptor.HEADER_LENGTH, payloadBytes, 0, payloadLength);
-        if (type == JournalEntryDescriptor.TYPE_WRITE)
-        {
-            payload.clear().limit(payloadLength);
-            handler.onWrite(
-                seq,
-                timestampMs,
-                JournalEntryDescriptor.volumeIndex(bytes, entryOffset),
-                JournalEntryDescriptor.firstBlock(bytes, entryOffset),
-                payload);
-        }
-        else if (type == JournalEntryDescriptor.TYPE_CHECKPOINT)
-        {
-            handler.onCheckpoint(seq, timestampMs, new String(payloadBytes, 0, payloadLength, StandardCharsets.UTF_8));
+            handler.onWrite(seq, decoder.timestampMs(), decoder.volumeIndex(), decoder.firstBlock(), decoder.payload());
         }
         else
         {
-            throw damaged(dc, "seq " + seq + " has unknown entry type " + type);
+            handler.onCheckpoint(seq, decoder.timestampMs(),
+                new String(decoder.payloadBytes(), 0, decoder.payloadLength(), StandardCharsets.UTF_8));
         }
         lastReadSeq = seq;
-    }
-
-    private void allocatePayload(final int capacity)
-    {
-        payloadBytes = new byte[capacity];
-        payload = ByteBuffer.wrap(payloadBytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private JournalException damaged(final DocumentContext dc, final String what)
     {
         return new JournalException("journal queue " + queueDirectory + " entry at index 0x" +
-            Long.toHexString(dc.index()) + " " + what + ": not a replicator journal, or damaged");
+            Long.toHexString(dc.index()) + " after seq " + lastReadSeq + " " + what +
+            ": not a replicator journal, or damaged; entries up to seq " + lastReadSeq + " are intact");
     }
 }
