@@ -168,7 +168,9 @@ public final class Journal implements AutoCloseable
             journal.recover();
             return journal;
         }
-        catch (final RuntimeException | IOException ex)
+        // Chronicle checks its files with assertions when they are enabled (as in tests): on a damaged
+        // cycle file those fail where, without them, it returns a wrong position that recover() refuses.
+        catch (final RuntimeException | IOException | AssertionError ex)
         {
             try
             {
@@ -203,6 +205,20 @@ public final class Journal implements AutoCloseable
             final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory, probeDecoder);
             firstSeq = probe.firstSeq();
             newestSeq = probe.lastSeq();
+            // Chronicle finds the newest entry through its index and header. In a cycle file damaged
+            // under it (truncated, then extended with zeros when mapped again) that can stop short of
+            // documents that follow: appending there would reuse their seqs.
+            if (newestSeq == SeqProbe.NO_SEQ && firstSeq != SeqProbe.NO_SEQ)
+            {
+                throw new JournalException("journal queue " + queueDirectory + " starts with seq " + firstSeq +
+                    " but Chronicle finds no newest entry: the newest cycle file is damaged");
+            }
+            if (newestSeq != SeqProbe.NO_SEQ && probe.hasDocumentAfter(probe.lastIndex()))
+            {
+                throw new JournalException("journal queue " + queueDirectory + ": Chronicle's index ends at seq " +
+                    newestSeq + " (index 0x" + Long.toHexString(probe.lastIndex()) + ") but more documents follow " +
+                    "it: the cycle file is damaged");
+            }
         }
         if (newestSeq == SeqProbe.NO_SEQ)
         {
@@ -439,7 +455,7 @@ public final class Journal implements AutoCloseable
                 }
                 return new JournalReader(tailer, queueDirectory, afterSeq, maxPayloadBytes);
             }
-            catch (final RuntimeException | IOException ex)
+            catch (final RuntimeException | IOException | AssertionError ex)
             {
                 try
                 {

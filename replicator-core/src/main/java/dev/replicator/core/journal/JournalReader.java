@@ -96,7 +96,8 @@ public final class JournalReader implements AutoCloseable
         {
             return tailer.readingDocument();
         }
-        catch (final RuntimeException ex)
+        // An AssertionError is Chronicle's own check of a damaged file, when assertions are enabled.
+        catch (final RuntimeException | AssertionError ex)
         {
             throw new JournalException("cannot read journal queue " + queueDirectory + " after seq " +
                 lastReadSeq + ": " + ex.getMessage(), ex);

@@ -23,6 +23,7 @@ final class SeqProbe
     private final Path queueDirectory;
     private final JournalEntryDecoder decoder;
     private int entriesRead;
+    private long lastIndex = -1;
 
     SeqProbe(
         final ExcerptTailer tailer, final RollCycle rollCycle, final Path queueDirectory, final JournalEntryDecoder decoder)
@@ -91,18 +92,39 @@ final class SeqProbe
         }
     }
 
-    /** Seq of the newest entry in the queue, or {@link #NO_SEQ} if it has none. */
+    /** Seq of the newest entry in the queue, or {@link #NO_SEQ} if it has none; see {@link #lastIndex()}. */
     long lastSeq()
     {
         // Chronicle's own lastIndex() reads backwards from the end the same way.
         tailer.direction(TailerDirection.BACKWARD).toEnd();
         try (DocumentContext dc = tailer.readingDocument())
         {
+            lastIndex = dc.isPresent() ? dc.index() : -1;
             return dc.isPresent() ? readSeq(dc) : NO_SEQ;
         }
         finally
         {
             tailer.direction(TailerDirection.FORWARD);
+        }
+    }
+
+    /** Queue index of the entry the last {@link #lastSeq()} found, -1 if none. */
+    long lastIndex()
+    {
+        return lastIndex;
+    }
+
+    /** Whether a document (whole or not) follows {@code index} in its cycle. */
+    boolean hasDocumentAfter(final long index)
+    {
+        tailer.direction(TailerDirection.FORWARD);
+        if (!tailer.moveToIndex(index + 1))
+        {
+            return false;
+        }
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            return dc.isPresent();
         }
     }
 
