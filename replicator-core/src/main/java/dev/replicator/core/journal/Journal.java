@@ -453,7 +453,7 @@ public final class Journal implements AutoCloseable
                 {
                     positionAfter(tailer, afterSeq);
                 }
-                return new JournalReader(tailer, queueDirectory, afterSeq, maxPayloadBytes);
+                return new JournalReader(tailer, queueDirectory, afterSeq, maxPayloadBytes, this::lastSeq);
             }
             catch (final RuntimeException | IOException | AssertionError ex)
             {
