@@ -136,7 +136,8 @@ public final class ImageStore implements Closeable
             state = StateFile.openOrCreate(layout.stateFile());
             catalog = CheckpointCatalog.openOrCreate(layout.catalog());
             final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-            final UndoLog undoLog = UndoLog.open(layout, specs, lock, catalog.latestSeq(), state.firstRetainedSeq());
+            final UndoLog undoLog = UndoLog.open(layout, specs, lock, catalog.latestSeq(), state.firstRetainedSeq(),
+                state.undoBaseSeq(), state.undoLength());
             return new ImageStore(layout, specs, lock, replicas, state, catalog, undoLog);
         }
         catch (final IOException | RuntimeException ex)
@@ -280,7 +281,7 @@ public final class ImageStore implements Closeable
             flushPending();
             if (durable != state.lastSeq())
             {
-                state.write(durable, state.firstRetainedSeq());
+                writeState(durable, state.firstRetainedSeq());
                 lastSeq = durable;
             }
             catalog.append(new Checkpoint(seq, timestampMs, text, undoLog.blocksWrittenInInterval()));
@@ -308,7 +309,7 @@ public final class ImageStore implements Closeable
             final long durable = Math.max(this.lastSeq, lastSeq);
             if (durable != state.lastSeq())
             {
-                state.write(durable, state.firstRetainedSeq());
+                writeState(durable, state.firstRetainedSeq());
             }
             this.lastSeq = durable;
         }
@@ -341,7 +342,7 @@ public final class ImageStore implements Closeable
         final long newFirstRetainedSeq = retained.get(retained.size() - checkpoints).seq();
         try
         {
-            state.write(state.lastSeq(), newFirstRetainedSeq);
+            writeState(state.lastSeq(), newFirstRetainedSeq);
             undoLog.dropBefore(newFirstRetainedSeq);
             publishCheckpoints();
         }
@@ -443,6 +444,12 @@ public final class ImageStore implements Closeable
         }
         hook.reached(WriteStage.REPLICAS_DURABLE);
         pending.clear();
+    }
+
+    /** (5) of the write ordering: lastSeq, with the undo records the replicas now depend on. */
+    private void writeState(final long durableSeq, final long firstRetainedSeq) throws IOException
+    {
+        state.write(durableSeq, firstRetainedSeq, undoLog.currentBaseSeq(), undoLog.durableLength());
     }
 
     private void ensureWritable()

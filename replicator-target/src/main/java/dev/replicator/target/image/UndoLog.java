@@ -72,18 +72,25 @@ final class UndoLog implements Closeable
      *
      * @param latestCheckpointSeq newest checkpoint in the catalog, 0 if none: the current interval.
      * @param firstRetainedSeq    segments below it are deleted.
+     * @param committedBaseSeq    the interval of the last commit ({@code store.state}), or
+     *                            {@link StateFileDescriptor#UNKNOWN}.
+     * @param committedLength     bytes of that interval's segment the replicas depend on, or
+     *                            {@link StateFileDescriptor#UNKNOWN}.
+     * @throws ImageStoreException if a segment lost records the replicas depend on.
      */
     static UndoLog open(
         final StoreLayout layout,
         final List<VolumeSpec> volumes,
         final ReentrantReadWriteLock lock,
         final long latestCheckpointSeq,
-        final long firstRetainedSeq) throws IOException
+        final long firstRetainedSeq,
+        final long committedBaseSeq,
+        final long committedLength) throws IOException
     {
         final UndoLog log = new UndoLog(layout, volumes, lock, latestCheckpointSeq, firstRetainedSeq);
         try
         {
-            log.recover();
+            log.recover(committedBaseSeq, committedLength);
             return log;
         }
         catch (final IOException | RuntimeException ex)
@@ -93,7 +100,7 @@ final class UndoLog implements Closeable
         }
     }
 
-    private void recover() throws IOException
+    private void recover(final long committedBaseSeq, final long committedLength) throws IOException
     {
         final Path dir = layout.undoDir();
         Files.createDirectories(dir);
@@ -136,12 +143,29 @@ final class UndoLog implements Closeable
             AtomicFiles.fsyncDirectory(dir);
         }
         bases.sort(null);
+        // The segment the last commit depended on (its replica writes overwrote what it keeps) must be
+        // there and at least as long as it was then.
+        final long requiredLength = committedLength > UndoSegmentDescriptor.HEADER_LENGTH ? committedLength : 0;
+        if (requiredLength > 0 && committedBaseSeq >= firstRetainedSeq && !bases.contains(committedBaseSeq))
+        {
+            throw new ImageStoreException("undo segment " + layout.undoSegment(committedBaseSeq) + " is missing, " +
+                "but the replicas depend on " + committedLength + " bytes of it (" + layout.stateFile() + "); " +
+                "images of checkpoints up to seq " + committedBaseSeq + " cannot be produced; the group must be " +
+                "resynchronised");
+        }
         for (int i = 0; i < bases.size(); i++)
         {
             final long base = bases.get(i);
             final boolean isCurrent = base == currentBaseSeq;
             final UndoSegment segment = UndoSegment.open(layout.undoSegment(base), base, volumes, isCurrent);
             segments.put(base, segment);
+            if (!isCurrent && base == committedBaseSeq && segment.publishedLength() < requiredLength)
+            {
+                throw new ImageStoreException("undo segment " + segment.path() + " has " +
+                    segment.publishedLength() + " bytes, but the replicas depend on " + committedLength +
+                    " bytes of it (" + layout.stateFile() + "); images of checkpoints up to seq " + base +
+                    " cannot be produced exactly; the group must be resynchronised");
+            }
             if (isCurrent)
             {
                 // Records with a seq above the durable lastSeq stay: each holds its block's content as of
@@ -151,7 +175,8 @@ final class UndoLog implements Closeable
                 // the overwritten content as checkpoint content.
                 final ByteBuffer window = ByteBuffer.allocateDirect(UndoSegment.scanWindowLength(volumes));
                 recordsRecovered = segment.recoverTail(
-                    window, (position, seq, volumeIndex, blockIndex) -> writtenInInterval[volumeIndex].set(blockIndex));
+                    window, (position, seq, volumeIndex, blockIndex) -> writtenInInterval[volumeIndex].set(blockIndex),
+                    base == committedBaseSeq ? requiredLength : 0);
                 current = segment;
                 appender.attach(segment);
             }
@@ -167,6 +192,12 @@ final class UndoLog implements Closeable
     long currentBaseSeq()
     {
         return currentBaseSeq;
+    }
+
+    /** Bytes of the current interval's segment that are durable and published; 0 if it has none yet. */
+    long durableLength()
+    {
+        return current == null ? 0 : current.publishedLength();
     }
 
     /**

@@ -86,7 +86,7 @@ class RetentionTest
         // What a crash between persisting the new first retained seq and deleting the files leaves.
         try (StateFile state = StateFile.openOrCreate(groupDir.resolve(StoreLayout.STATE_FILE)))
         {
-            state.write(state.lastSeq(), checkpoints.get(2));
+            state.write(state.lastSeq(), checkpoints.get(2), state.undoBaseSeq(), state.undoLength());
         }
         assertThat(UndoFiles.segmentBases(groupDir)).hasSize(4);
 

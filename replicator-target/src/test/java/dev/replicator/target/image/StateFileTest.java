@@ -26,14 +26,16 @@ class StateFileTest
         {
             assertThat(state.lastSeq()).isZero();
             assertThat(state.firstRetainedSeq()).isZero();
-            state.write(10, 0);
-            state.write(20, 5);
+            state.write(10, 0, 0, 0);
+            state.write(20, 5, 3, 4096);
         }
         assertThat(Files.size(path)).isEqualTo(StateFileDescriptor.FILE_LENGTH);
         try (StateFile state = StateFile.openOrCreate(path))
         {
             assertThat(state.lastSeq()).isEqualTo(20);
             assertThat(state.firstRetainedSeq()).isEqualTo(5);
+            assertThat(state.undoBaseSeq()).isEqualTo(3);
+            assertThat(state.undoLength()).isEqualTo(4096);
         }
 
         // Generation 3 (lastSeq 20) is in slot 1: tear it.
@@ -42,7 +44,7 @@ class StateFileTest
         {
             assertThat(state.lastSeq()).isEqualTo(10);
             assertThat(state.firstRetainedSeq()).isZero();
-            state.write(30, 7);
+            state.write(30, 7, 7, 0);
         }
         try (StateFile state = StateFile.openOrCreate(path))
         {
