@@ -342,6 +342,10 @@ public final class ImageStore implements Closeable
         final long newFirstRetainedSeq = retained.get(retained.size() - checkpoints).seq();
         try
         {
+            // Into both slots before any segment goes: should the newest slot be damaged later, recovery
+            // falls back to the other, and a slot still retaining the dropped checkpoints would list them
+            // again and serve their images without their deleted undo records.
+            writeState(state.lastSeq(), newFirstRetainedSeq);
             writeState(state.lastSeq(), newFirstRetainedSeq);
             undoLog.dropBefore(newFirstRetainedSeq);
             publishCheckpoints();
