@@ -135,9 +135,11 @@ public final class ImageStore implements Closeable
             replicas = ReplicaSet.open(layout, specs);
             state = StateFile.openOrCreate(layout.stateFile());
             catalog = CheckpointCatalog.openOrCreate(layout.catalog());
+            checkCatalogHoldsTheCommittedInterval(layout, state, catalog);
             final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
             final UndoLog undoLog = UndoLog.open(layout, specs, lock, catalog.latestSeq(), state.firstRetainedSeq(),
                 state.undoBaseSeq(), state.undoLength());
+            catalog.truncateTornTail();
             return new ImageStore(layout, specs, lock, replicas, state, catalog, undoLog);
         }
         catch (final IOException | RuntimeException ex)
@@ -146,6 +148,27 @@ public final class ImageStore implements Closeable
             Closeables.closeQuietly(state, ex);
             Closeables.closeQuietly(replicas, ex);
             throw ex;
+        }
+    }
+
+    /**
+     * A checkpoint record torn by a crash was never followed by a commit (its commit writes the state
+     * after the record is durable), so the state names an interval the catalog still holds. If the
+     * catalog ends before that interval's checkpoint, records a commit followed are unreadable: damage,
+     * not a torn tail. Truncating them would lose checkpoints the agent will not resend (they are at or
+     * below lastSeq), so the store refuses and leaves the file as it is.
+     */
+    private static void checkCatalogHoldsTheCommittedInterval(
+        final StoreLayout layout, final StateFile state, final CheckpointCatalog catalog)
+    {
+        final long committedBase = state.undoBaseSeq();
+        if (committedBase != StateFileDescriptor.UNKNOWN && committedBase > catalog.latestSeq())
+        {
+            throw new ImageStoreException("checkpoint catalog " + layout.catalog() + " is damaged: its readable " +
+                "records end at checkpoint seq " + catalog.latestSeq() + " (" + catalog.invalidTailBytes() +
+                " bytes after them are not valid records), but writes after checkpoint seq " + committedBase +
+                " were committed (" + layout.stateFile() + "); the file was left as it is; the group must be " +
+                "resynchronised");
         }
     }
 

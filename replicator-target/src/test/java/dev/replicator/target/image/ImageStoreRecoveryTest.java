@@ -192,6 +192,33 @@ class ImageStoreRecoveryTest
         }
     }
 
+    @Test
+    void aDamagedCheckpointRecordThatACommitFollowedIsRefusedNotTruncated() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long first = checkpoint();
+        writes(30);
+        checkpoint();
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+            assertThat(store.lastSeq()).isEqualTo(model.log().get(model.log().size() - 1).seq());
+        }
+        final Path catalog = groupDir.resolve(StoreLayout.CATALOG_FILE);
+        final long size = Files.size(catalog);
+        flipByte(catalog, size - 3);
+
+        // The second checkpoint is at or below lastSeq: the agent will not send it again. Truncating its
+        // record as a torn tail would lose it for good.
+        assertThatThrownBy(() -> ImageStore.open(groupDir, model.specs()))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("checkpoint catalog " + catalog + " is damaged: its readable records end at " +
+                "checkpoint seq " + first)
+            .hasMessageContaining("resynchronised");
+        assertThat(Files.size(catalog)).as("the damaged file is kept for inspection").isEqualTo(size);
+    }
+
     @ParameterizedTest
     @EnumSource(WriteStage.class)
     void aCrashAtAnyWriteStageLosesNothingOnceTheAgentResends(final WriteStage stage) throws IOException
