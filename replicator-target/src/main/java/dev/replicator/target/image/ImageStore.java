@@ -138,7 +138,7 @@ public final class ImageStore implements Closeable
             checkCatalogHoldsTheCommittedInterval(layout, state, catalog);
             final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
             final UndoLog undoLog = UndoLog.open(layout, specs, lock, catalog.latestSeq(), state.firstRetainedSeq(),
-                state.undoBaseSeq(), state.undoLength());
+                state.undoBaseSeq(), state.undoLength(), catalog.checkpoints());
             catalog.truncateTornTail();
             return new ImageStore(layout, specs, lock, replicas, state, catalog, undoLog);
         }

@@ -219,6 +219,56 @@ class ImageStoreRecoveryTest
         assertThat(Files.size(catalog)).as("the damaged file is kept for inspection").isEqualTo(size);
     }
 
+    @Test
+    void aSealedSegmentCutAtARecordBoundaryIsRefusedByTheImagesThatNeedIt() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long first = checkpoint();
+        writes(30);
+        final long second = checkpoint();
+        writes(30);
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+        }
+        final List<Long> positions = UndoFiles.recordPositions(groupDir, first, model.specs());
+        truncate(UndoFiles.segment(groupDir, first), positions.get(positions.size() - 1));
+
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            assertThatThrownBy(() -> store.openImage(first))
+                .isInstanceOf(ImageStoreException.class)
+                .hasMessageContaining("holds " + (positions.size() - 1) + " undo records, but the catalog records " +
+                    positions.size() + " blocks changed in its interval");
+            final ImageView view = store.openImage(second);
+            for (int v = 0; v < model.specs().size(); v++)
+            {
+                assertMaterializes(view, v, model.image(second, v), dir, "checkpoint " + second);
+            }
+        }
+    }
+
+    @Test
+    void aMissingSealedSegmentIsRefusedOnOpen() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long first = checkpoint();
+        writes(30);
+        checkpoint();
+        writes(30);
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+        }
+        Files.delete(UndoFiles.segment(groupDir, first));
+
+        assertThatThrownBy(() -> ImageStore.open(groupDir, model.specs()))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("undo segment " + UndoFiles.segment(groupDir, first) + " is missing");
+    }
+
     @ParameterizedTest
     @EnumSource(WriteStage.class)
     void aCrashAtAnyWriteStageLosesNothingOnceTheAgentResends(final WriteStage stage) throws IOException
