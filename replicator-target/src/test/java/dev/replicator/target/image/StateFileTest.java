@@ -64,6 +64,33 @@ class StateFileTest
             .hasMessageContaining("no valid slot");
     }
 
+    @Test
+    void aSlotWrittenBeforeTheUndoFieldsIsReadWithThemUnknown() throws IOException
+    {
+        final Path path = dir.resolve("store.state");
+        // Version 1: magic 'IMS1', CRC32C of bytes 8 .. 32, no Undo Base or Undo Length.
+        final ByteBuffer file = ByteBuffer.allocate(StateFileDescriptor.FILE_LENGTH);
+        final int slot = (int)StateFileDescriptor.slotPosition(7);
+        file.putInt(slot, StateFileDescriptor.MAGIC_V1).putLong(slot + 8, 7).putLong(slot + 16, 42).putLong(slot + 24, 3);
+        file.putInt(slot + 4, dev.replicator.core.codec.Checksums.crc32c(file, slot + 8, 24));
+        Files.write(path, file.array());
+
+        try (StateFile state = StateFile.openOrCreate(path))
+        {
+            assertThat(state.lastSeq()).isEqualTo(42);
+            assertThat(state.firstRetainedSeq()).isEqualTo(3);
+            assertThat(state.undoBaseSeq()).isEqualTo(StateFileDescriptor.UNKNOWN);
+            assertThat(state.undoLength()).isEqualTo(StateFileDescriptor.UNKNOWN);
+            state.write(43, 3, 40, 4096);
+        }
+        try (StateFile state = StateFile.openOrCreate(path))
+        {
+            assertThat(state.lastSeq()).isEqualTo(43);
+            assertThat(state.undoBaseSeq()).isEqualTo(40);
+            assertThat(state.undoLength()).isEqualTo(4096);
+        }
+    }
+
     private static void corrupt(final Path path, final long position) throws IOException
     {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE))
