@@ -4,12 +4,14 @@ import java.io.IOException;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -30,6 +32,7 @@ import java.util.regex.Pattern;
 public final class ConfigFile
 {
     private static final Pattern KEY = Pattern.compile("[a-z][a-z0-9_.-]*");
+    private static final Pattern NUMBER = Pattern.compile("[+-]?[0-9]+");
 
     private final String source;
     private final Map<String, String> values;
@@ -158,6 +161,10 @@ public final class ConfigFile
         {
             throw error(key, "'" + abbreviate(value) + "' is not a number");
         }
+        catch (final ArithmeticException ex)
+        {
+            throw error(key, "'" + abbreviate(value) + "' is too large (at most " + Long.MAX_VALUE + " bytes)");
+        }
         if (parsed < min || parsed > max)
         {
             throw error(key, parsed + " is outside [" + min + ", " + max + "]");
@@ -188,12 +195,24 @@ public final class ConfigFile
     public Path path(final String key, final Path defaultValue)
     {
         final String value = string(key, null);
-        return value == null ? defaultValue : Path.of(value);
+        return value == null ? defaultValue : toPath(key, value);
     }
 
     public Path requirePath(final String key)
     {
-        return Path.of(requireString(key));
+        return toPath(key, requireString(key));
+    }
+
+    private Path toPath(final String key, final String value)
+    {
+        try
+        {
+            return Path.of(value);
+        }
+        catch (final InvalidPathException ex)
+        {
+            throw error(key, "'" + abbreviate(value) + "' is not a valid path (" + ex.getReason() + ")");
+        }
     }
 
     /** Fails on any key no getter asked for: call after reading every setting. */
@@ -215,10 +234,16 @@ public final class ConfigFile
         return new ConfigException(source + (line != null ? " line " + line : "") + ": '" + key + "': " + problem);
     }
 
-    /** Accepts plain numbers and the suffixes k, m, g, t (powers of 1024), e.g. {@code 256m}. */
+    /**
+     * Accepts plain numbers (ASCII digits, optional sign) and the suffixes k, m, g, t (powers of 1024),
+     * e.g. {@code 256m}.
+     *
+     * @throws NumberFormatException if the text is not such a number.
+     * @throws ArithmeticException   if its value does not fit a long.
+     */
     static long parseSize(final String text)
     {
-        final String value = text.trim().toLowerCase();
+        final String value = text.trim().toLowerCase(Locale.ROOT);
         if (value.isEmpty())
         {
             throw new NumberFormatException("empty");
@@ -232,8 +257,22 @@ public final class ConfigFile
             case 't' -> 1L << 40;
             default -> 1L;
         };
-        final String digits = multiplier == 1 ? value : value.substring(0, value.length() - 1);
-        return Math.multiplyExact(Long.parseLong(digits.trim()), multiplier);
+        final String digits = (multiplier == 1 ? value : value.substring(0, value.length() - 1)).trim();
+        // Long.parseLong alone would also take other scripts' digits ("\u0663" is 3).
+        if (!NUMBER.matcher(digits).matches())
+        {
+            throw new NumberFormatException("not a number: " + digits);
+        }
+        final long number;
+        try
+        {
+            number = Long.parseLong(digits);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new ArithmeticException("more than 19 digits of value: " + digits);
+        }
+        return Math.multiplyExact(number, multiplier);
     }
 
     private static String abbreviate(final String text)

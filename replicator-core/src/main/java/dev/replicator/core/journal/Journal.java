@@ -1,6 +1,5 @@
 package dev.replicator.core.journal;
 
-import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.core.time.TimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -17,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.zip.CRC32C;
 
 /**
  * A group's write journal: one Chronicle Queue of binary entries ({@link JournalEntryDescriptor}),
@@ -43,6 +43,12 @@ public final class Journal implements AutoCloseable
     private final CycleFiles cycleFiles;
     private final CycleFileSyncer syncer;
     private final int maxPayloadBytes;
+    /** Under appendLock: the header of the entry being appended, and its CRC. */
+    private final ByteBuffer appendHeader =
+        ByteBuffer.allocate(JournalEntryDescriptor.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    private final CRC32C appendCrc = new CRC32C();
+    /** Under retentionLock (or in recovery, before anyone else sees the journal): checks probed entries. */
+    private final JournalEntryDecoder probeDecoder = new JournalEntryDecoder(0);
 
     /** Guards the appender and seq assignment. */
     private final Object appendLock = new Object();
@@ -162,7 +168,9 @@ public final class Journal implements AutoCloseable
             journal.recover();
             return journal;
         }
-        catch (final RuntimeException | IOException ex)
+        // Chronicle checks its files with assertions when they are enabled (as in tests): on a damaged
+        // cycle file those fail where, without them, it returns a wrong position that recover() refuses.
+        catch (final RuntimeException | IOException | AssertionError ex)
         {
             try
             {
@@ -194,9 +202,23 @@ public final class Journal implements AutoCloseable
         final long newestSeq;
         try (ExcerptTailer tailer = queue.createTailer())
         {
-            final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory);
+            final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory, probeDecoder);
             firstSeq = probe.firstSeq();
             newestSeq = probe.lastSeq();
+            // Chronicle finds the newest entry through its index and header. In a cycle file damaged
+            // under it (truncated, then extended with zeros when mapped again) that can stop short of
+            // documents that follow: appending there would reuse their seqs.
+            if (newestSeq == SeqProbe.NO_SEQ && firstSeq != SeqProbe.NO_SEQ)
+            {
+                throw new JournalException("journal queue " + queueDirectory + " starts with seq " + firstSeq +
+                    " but Chronicle finds no newest entry: the newest cycle file is damaged");
+            }
+            if (newestSeq != SeqProbe.NO_SEQ && probe.hasDocumentAfter(probe.lastIndex()))
+            {
+                throw new JournalException("journal queue " + queueDirectory + ": Chronicle's index ends at seq " +
+                    newestSeq + " (index 0x" + Long.toHexString(probe.lastIndex()) + ") but more documents follow " +
+                    "it: the cycle file is damaged");
+            }
         }
         if (newestSeq == SeqProbe.NO_SEQ)
         {
@@ -293,11 +315,9 @@ public final class Journal implements AutoCloseable
             {
                 try
                 {
-                    final Bytes<?> bytes = dc.wire().bytes();
-                    JournalEntryDescriptor.writeHeader(
-                        bytes, seq, timestampMs, firstBlock, length, volumeIndex, JournalEntryDescriptor.TYPE_WRITE);
-                    bytes.write(bytes.writePosition(), src, srcOffset, length);
-                    bytes.writeSkip(length);
+                    JournalEntryDescriptor.encodeHeader(
+                        appendHeader, seq, timestampMs, firstBlock, length, volumeIndex, JournalEntryDescriptor.TYPE_WRITE);
+                    JournalEntryDescriptor.write(dc.wire().bytes(), appendHeader, appendCrc, src, srcOffset, length);
                 }
                 catch (final RuntimeException | Error ex)
                 {
@@ -333,10 +353,10 @@ public final class Journal implements AutoCloseable
             {
                 try
                 {
-                    final Bytes<?> bytes = dc.wire().bytes();
-                    JournalEntryDescriptor.writeHeader(
-                        bytes, seq, timestampMs, 0, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
-                    bytes.write(labelBytes);
+                    JournalEntryDescriptor.encodeHeader(
+                        appendHeader, seq, timestampMs, 0, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
+                    JournalEntryDescriptor.write(
+                        dc.wire().bytes(), appendHeader, appendCrc, ByteBuffer.wrap(labelBytes), 0, labelBytes.length);
                 }
                 catch (final RuntimeException | Error ex)
                 {
@@ -433,9 +453,9 @@ public final class Journal implements AutoCloseable
                 {
                     positionAfter(tailer, afterSeq);
                 }
-                return new JournalReader(tailer, queueDirectory, afterSeq, maxPayloadBytes);
+                return new JournalReader(tailer, queueDirectory, afterSeq, maxPayloadBytes, this::lastSeq);
             }
-            catch (final RuntimeException | IOException ex)
+            catch (final RuntimeException | IOException | AssertionError ex)
             {
                 try
                 {
@@ -458,7 +478,7 @@ public final class Journal implements AutoCloseable
     /** Moves {@code tailer} just past the entry with {@code seq}, which must be in the queue. */
     private void positionAfter(final ExcerptTailer tailer, final long seq) throws IOException
     {
-        final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory);
+        final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory, probeDecoder);
         final long index = SeqIndexLocator.indexOf(probe, cycleFiles.list(), seq);
         if (index == SeqIndexLocator.NOT_FOUND)
         {
@@ -499,7 +519,7 @@ public final class Journal implements AutoCloseable
             int deleted = 0;
             try (ExcerptTailer tailer = queue.createTailer())
             {
-                final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory);
+                final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), queueDirectory, probeDecoder);
                 final List<CycleFiles.CycleFile> files = cycleFiles.list();
                 for (int i = 0, n = files.size() - 1; i < n; i++)
                 {
@@ -539,7 +559,7 @@ public final class Journal implements AutoCloseable
             queue.refreshDirectoryListing();
             try (ExcerptTailer tailer = queue.createTailer())
             {
-                final long firstSeq = new SeqProbe(tailer, queue.rollCycle(), queueDirectory).firstSeq();
+                final long firstSeq = new SeqProbe(tailer, queue.rollCycle(), queueDirectory, probeDecoder).firstSeq();
                 firstRetainedSeq = firstSeq == SeqProbe.NO_SEQ ? lastSeq + 1 : firstSeq;
             }
         }

@@ -72,7 +72,8 @@ public final class JournalConfig
      */
     long queueBlockSizeBytes()
     {
-        final long neededBytes = 8L * (JournalEntryDescriptor.HEADER_LENGTH + (long)maxPayloadBytes);
+        final long neededBytes = 8L * (JournalEntryDescriptor.HEADER_LENGTH + (long)maxPayloadBytes +
+            JournalEntryDescriptor.CRC_LENGTH);
         final long powerOfTwoBytes = Long.highestOneBit(neededBytes - 1) << 1;
         return Math.max(QUEUE_BLOCK_SIZE_BYTES_DEFAULT, powerOfTwoBytes);
     }

@@ -2,6 +2,9 @@ package dev.replicator.core.journal;
 
 import net.openhft.chronicle.bytes.Bytes;
 
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
 /**
  * Layout of one journal entry: the body of one Chronicle Queue document (Chronicle adds its own
  * 4-byte length/state header in front). Fields are little-endian, the native order of Chronicle
@@ -23,10 +26,12 @@ import net.openhft.chronicle.bytes.Bytes;
  *  +---------------------------------------------------------------+
  *  |                        Payload Length                         |
  *  +-------------------------------+---------------+---------------+
- *  |         Volume Index          |     Type      |   Reserved    |
+ *  |         Volume Index          |     Type      |    Format     |
  *  +-------------------------------+---------------+---------------+
  *  |                    Payload (Payload Length bytes)            ...
  * ...                                                              |
+ *  +---------------------------------------------------------------+
+ *  |     CRC32C of the header and the payload (Format CRC32C)      |
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -37,8 +42,17 @@ import net.openhft.chronicle.bytes.Bytes;
  *   UTF-8 (may be empty).</li>
  *   <li>Volume Index: unsigned 16 bits, the volume's index in the group's configuration (0 for
  *   CHECKPOINT).</li>
- *   <li>Type: {@link #TYPE_WRITE} or {@link #TYPE_CHECKPOINT}. Reserved: 0.</li>
+ *   <li>Type: {@link #TYPE_WRITE} or {@link #TYPE_CHECKPOINT}.</li>
+ *   <li>Format: {@link #FORMAT_CRC32C} for every entry this code writes: the entry ends with the
+ *   CRC32C of bytes {@code [0, 32 + Payload Length)}. {@link #FORMAT_UNCHECKED} (the byte was reserved
+ *   and 0 before) marks an entry of an older journal, which has no CRC and is read unchecked.</li>
  * </ul>
+ *
+ * <p>Why a CRC of our own: Chronicle Queue keeps none. A cycle file damaged under it (a power loss
+ * that persisted some pages of an entry and not others, garbage written over it, a truncated file
+ * that Chronicle extends with zeros when it maps it again) hands back the damaged bytes as a whole,
+ * valid document. An entry's length must match its document exactly, so a damaged Format byte cannot
+ * switch the check off without also breaking the length.
  */
 public final class JournalEntryDescriptor
 {
@@ -48,11 +62,18 @@ public final class JournalEntryDescriptor
     public static final int PAYLOAD_LENGTH_OFFSET = 24;
     public static final int VOLUME_INDEX_OFFSET = 28;
     public static final int TYPE_OFFSET = 30;
-    public static final int RESERVED_OFFSET = 31;
+    public static final int FORMAT_OFFSET = 31;
     public static final int HEADER_LENGTH = 32;
+    /** Bytes after the payload of a {@link #FORMAT_CRC32C} entry. */
+    public static final int CRC_LENGTH = 4;
 
     public static final byte TYPE_WRITE = 1;
     public static final byte TYPE_CHECKPOINT = 2;
+
+    /** Entry of a journal written before entries had a CRC: no trailer, read unchecked. */
+    public static final byte FORMAT_UNCHECKED = 0;
+    /** Entry followed by the CRC32C of its header and payload. */
+    public static final byte FORMAT_CRC32C = 1;
 
     /** Largest volume index the 16-bit field holds. */
     public static final int MAX_VOLUME_INDEX = 0xFFFF;
@@ -61,9 +82,9 @@ public final class JournalEntryDescriptor
     {
     }
 
-    /** Writes the header at the write position of {@code bytes} and advances it by {@link #HEADER_LENGTH}. */
-    static void writeHeader(
-        final Bytes<?> bytes,
+    /** Encodes a {@link #FORMAT_CRC32C} header at 0 of {@code header} (little-endian, absolute puts). */
+    static void encodeHeader(
+        final ByteBuffer header,
         final long seq,
         final long timestampMs,
         final long firstBlock,
@@ -71,42 +92,43 @@ public final class JournalEntryDescriptor
         final int volumeIndex,
         final byte type)
     {
-        bytes.writeLong(seq);
-        bytes.writeLong(timestampMs);
-        bytes.writeLong(firstBlock);
-        bytes.writeInt(payloadLength);
-        bytes.writeShort((short)volumeIndex);
-        bytes.writeByte(type);
-        bytes.writeByte((byte)0);
+        header.putLong(SEQ_OFFSET, seq)
+            .putLong(TIMESTAMP_MS_OFFSET, timestampMs)
+            .putLong(FIRST_BLOCK_OFFSET, firstBlock)
+            .putInt(PAYLOAD_LENGTH_OFFSET, payloadLength)
+            .putShort(VOLUME_INDEX_OFFSET, (short)volumeIndex)
+            .put(TYPE_OFFSET, type)
+            .put(FORMAT_OFFSET, FORMAT_CRC32C);
     }
 
-    static long seq(final Bytes<?> bytes, final long entryOffset)
+    /**
+     * Writes a whole entry at the write position of {@code bytes}, advancing it: the header encoded
+     * in {@code header} (a heap buffer, see {@link #encodeHeader}), {@code length} bytes of
+     * {@code payload} from absolute offset {@code offset} (its position is not used or changed), then
+     * the CRC32C of both.
+     */
+    static void write(
+        final Bytes<?> bytes,
+        final ByteBuffer header,
+        final CRC32C crc,
+        final ByteBuffer payload,
+        final int offset,
+        final int length)
     {
-        return bytes.readLong(entryOffset + SEQ_OFFSET);
-    }
-
-    static long timestampMs(final Bytes<?> bytes, final long entryOffset)
-    {
-        return bytes.readLong(entryOffset + TIMESTAMP_MS_OFFSET);
-    }
-
-    static long firstBlock(final Bytes<?> bytes, final long entryOffset)
-    {
-        return bytes.readLong(entryOffset + FIRST_BLOCK_OFFSET);
-    }
-
-    static int payloadLength(final Bytes<?> bytes, final long entryOffset)
-    {
-        return bytes.readInt(entryOffset + PAYLOAD_LENGTH_OFFSET);
-    }
-
-    static int volumeIndex(final Bytes<?> bytes, final long entryOffset)
-    {
-        return bytes.readUnsignedShort(entryOffset + VOLUME_INDEX_OFFSET);
-    }
-
-    static byte type(final Bytes<?> bytes, final long entryOffset)
-    {
-        return bytes.readByte(entryOffset + TYPE_OFFSET);
+        crc.reset();
+        crc.update(header.array(), header.arrayOffset(), HEADER_LENGTH);
+        if (payload.hasArray())
+        {
+            crc.update(payload.array(), payload.arrayOffset() + offset, length);
+        }
+        else
+        {
+            // A direct buffer: CRC32C reads it between position and limit, so it needs a view.
+            crc.update(payload.duplicate().limit(offset + length).position(offset));
+        }
+        bytes.write(header.array(), header.arrayOffset(), HEADER_LENGTH);
+        bytes.write(bytes.writePosition(), payload, offset, length);
+        bytes.writeSkip(length);
+        bytes.writeInt((int)crc.getValue());
     }
 }

@@ -1,6 +1,5 @@
 package dev.replicator.core.journal;
 
-import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.TailerDirection;
@@ -10,7 +9,9 @@ import java.nio.file.Path;
 
 /**
  * Reads the seq of the entry at a queue position, for positioning readers, recovery and release.
- * Moves the tailer it is given; not thread-safe (a tailer belongs to one thread at a time).
+ * Every entry it reads is checked whole ({@link JournalEntryDecoder}), so a damaged entry never
+ * passes its seq off as real. Moves the tailer it is given and uses the decoder it is given; not
+ * thread-safe (a tailer belongs to one thread at a time).
  */
 final class SeqProbe
 {
@@ -20,13 +21,17 @@ final class SeqProbe
     private final ExcerptTailer tailer;
     private final RollCycle rollCycle;
     private final Path queueDirectory;
+    private final JournalEntryDecoder decoder;
     private int entriesRead;
+    private long lastIndex = -1;
 
-    SeqProbe(final ExcerptTailer tailer, final RollCycle rollCycle, final Path queueDirectory)
+    SeqProbe(
+        final ExcerptTailer tailer, final RollCycle rollCycle, final Path queueDirectory, final JournalEntryDecoder decoder)
     {
         this.tailer = tailer;
         this.rollCycle = rollCycle;
         this.queueDirectory = queueDirectory;
+        this.decoder = decoder;
     }
 
     RollCycle rollCycle()
@@ -87,13 +92,14 @@ final class SeqProbe
         }
     }
 
-    /** Seq of the newest entry in the queue, or {@link #NO_SEQ} if it has none. */
+    /** Seq of the newest entry in the queue, or {@link #NO_SEQ} if it has none; see {@link #lastIndex()}. */
     long lastSeq()
     {
         // Chronicle's own lastIndex() reads backwards from the end the same way.
         tailer.direction(TailerDirection.BACKWARD).toEnd();
         try (DocumentContext dc = tailer.readingDocument())
         {
+            lastIndex = dc.isPresent() ? dc.index() : -1;
             return dc.isPresent() ? readSeq(dc) : NO_SEQ;
         }
         finally
@@ -102,16 +108,35 @@ final class SeqProbe
         }
     }
 
+    /** Queue index of the entry the last {@link #lastSeq()} found, -1 if none. */
+    long lastIndex()
+    {
+        return lastIndex;
+    }
+
+    /** Whether a document (whole or not) follows {@code index} in its cycle. */
+    boolean hasDocumentAfter(final long index)
+    {
+        tailer.direction(TailerDirection.FORWARD);
+        if (!tailer.moveToIndex(index + 1))
+        {
+            return false;
+        }
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            return dc.isPresent();
+        }
+    }
+
     private long readSeq(final DocumentContext dc)
     {
         entriesRead++;
-        final Bytes<?> bytes = dc.wire().bytes();
-        if (bytes.readRemaining() < JournalEntryDescriptor.HEADER_LENGTH)
+        final String damage = decoder.decode(dc.wire().bytes());
+        if (damage != null)
         {
-            throw new JournalException("journal queue " + queueDirectory + " has an entry of " +
-                bytes.readRemaining() + " bytes at index 0x" + Long.toHexString(dc.index()) +
-                ", shorter than a journal entry header: not a replicator journal, or damaged");
+            throw new JournalException("journal queue " + queueDirectory + ": the entry at index 0x" +
+                Long.toHexString(dc.index()) + " " + damage + ": not a replicator journal, or damaged");
         }
-        return JournalEntryDescriptor.seq(bytes, bytes.readPosition());
+        return decoder.seq();
     }
 }

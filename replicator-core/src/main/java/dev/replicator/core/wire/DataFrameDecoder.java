@@ -38,6 +38,10 @@ public final class DataFrameDecoder
         final ByteBuffer plain = batch.plainBuffer();
         final int count = frame.count();
         final int end = body.limit();
+        if (count < 0)
+        {
+            throw new CorruptFrameException("frame claims a negative record count " + count);
+        }
         int offset = 0;
         int plainOffset = 0;
         long previousSeq = afterSeq;

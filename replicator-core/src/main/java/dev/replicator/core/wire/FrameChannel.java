@@ -27,6 +27,7 @@ public final class FrameChannel implements Closeable
     private final DataInputStream in;
     private final OutputStream out;
     private final Frame frame = new Frame();
+    private final byte[] lengthField = new byte[Integer.BYTES];
     private final String peer;
     private ByteBuffer receiveBuffer = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer controlBuffer = ByteBuffer.allocate(FrameDescriptor.MAX_FRAME_LENGTH)
@@ -55,12 +56,20 @@ public final class FrameChannel implements Closeable
     /**
      * Reads the next whole frame and checks its length, version, type and CRC32C.
      *
-     * @throws EOFException          if the peer closed the connection between frames.
+     * @throws EOFException          if the peer closed the connection, between frames or inside one
+     *                               (the message says which).
      * @throws CorruptFrameException if the frame fails a check; the stream can't be trusted after it.
      */
     public Frame read() throws IOException
     {
-        final int length = Integer.reverseBytes(in.readInt());
+        final int lengthBytes = in.readNBytes(lengthField, 0, Integer.BYTES);
+        if (lengthBytes < Integer.BYTES)
+        {
+            throw new EOFException(lengthBytes == 0 ? peer + " closed the connection" :
+                peer + " closed the connection inside a frame's length field (" + lengthBytes + " of 4 bytes)");
+        }
+        final int length = (lengthField[0] & 0xFF) | (lengthField[1] & 0xFF) << 8 | (lengthField[2] & 0xFF) << 16 |
+            (lengthField[3] & 0xFF) << 24;
         if (length < FrameDescriptor.HEADER_LENGTH || length > FrameDescriptor.MAX_FRAME_LENGTH)
         {
             throw new CorruptFrameException("frame length " + length + " is outside [" +
@@ -99,8 +108,8 @@ public final class FrameChannel implements Closeable
             final int n = in.read(array, offset + done, count - done);
             if (n < 0)
             {
-                throw new EOFException("connection closed " + (offset + done) + " bytes into a frame of " +
-                    frameLength);
+                throw new EOFException(peer + " closed the connection after " + (offset + done) + " of the " +
+                    frameLength + " bytes of a frame");
             }
             done += n;
             if (timeoutMs > 0 && done < count && deadlineNs - System.nanoTime() < 0)

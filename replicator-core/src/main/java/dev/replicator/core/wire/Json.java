@@ -61,16 +61,28 @@ public final class Json
         }
     }
 
+    /**
+     * Decodes one message; never returns null.
+     *
+     * @throws ProtocolException if the bytes are not JSON of that message (also for a body of JSON
+     *                           {@code null}, which would otherwise decode to a null message).
+     */
     public static <T> T decode(final byte[] bytes, final int offset, final int length, final Class<T> type)
         throws ProtocolException
     {
+        final T value;
         try
         {
-            return MAPPER.readValue(bytes, offset, length, type);
+            value = MAPPER.readValue(bytes, offset, length, type);
         }
         catch (final IOException ex)
         {
             throw new ProtocolException("malformed " + type.getSimpleName() + " message: " + ex.getMessage(), ex);
         }
+        if (value == null)
+        {
+            throw new ProtocolException("malformed " + type.getSimpleName() + " message: the body is JSON null");
+        }
+        return value;
     }
 }

@@ -13,9 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,6 +33,10 @@ class SeqIndexLocatorTest
     private SingleChronicleQueue queue;
     private ExcerptAppender appender;
     private ExcerptTailer tailer;
+    private final JournalEntryDecoder decoder = new JournalEntryDecoder(0);
+    private final ByteBuffer header =
+        ByteBuffer.allocate(JournalEntryDescriptor.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    private final CRC32C crc = new CRC32C();
 
     @BeforeEach
     void openQueue()
@@ -51,7 +58,8 @@ class SeqIndexLocatorTest
     {
         try (DocumentContext dc = appender.writingDocument())
         {
-            JournalEntryDescriptor.writeHeader(dc.wire().bytes(), seq, 0, 0, 0, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
+            JournalEntryDescriptor.encodeHeader(header, seq, 0, 0, 0, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
+            JournalEntryDescriptor.write(dc.wire().bytes(), header, crc, ByteBuffer.allocate(0), 0, 0);
         }
     }
 
@@ -62,9 +70,9 @@ class SeqIndexLocatorTest
 
     private long seqAtLocatedIndex(final long seq) throws IOException
     {
-        final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), directory);
+        final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), directory, decoder);
         final long index = SeqIndexLocator.indexOf(probe, cycles(), seq);
-        return index == SeqIndexLocator.NOT_FOUND ? SeqProbe.NO_SEQ : new SeqProbe(tailer, queue.rollCycle(), directory).seqAt(index);
+        return index == SeqIndexLocator.NOT_FOUND ? SeqProbe.NO_SEQ : new SeqProbe(tailer, queue.rollCycle(), directory, decoder).seqAt(index);
     }
 
     @Test
@@ -87,12 +95,12 @@ class SeqIndexLocatorTest
         final long total = seq;
         for (final long target : new long[] {1, 2, perCycle - 1, perCycle, perCycle + 1, total / 2, total - 1, total})
         {
-            final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), directory);
+            final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), directory, decoder);
             final long index = SeqIndexLocator.indexOf(probe, cycles, target);
             assertThat(index).isNotEqualTo(SeqIndexLocator.NOT_FOUND);
             // log2(64) = 6 cycle probes and 1 guess, where a scan from the start would read up to 12800.
             assertThat(probe.entriesRead()).as("entries read to find seq %d", target).isLessThanOrEqualTo(8);
-            assertThat(new SeqProbe(tailer, queue.rollCycle(), directory).seqAt(index)).isEqualTo(target);
+            assertThat(new SeqProbe(tailer, queue.rollCycle(), directory, decoder).seqAt(index)).isEqualTo(target);
         }
         assertThat(seqAtLocatedIndex(0)).isEqualTo(SeqProbe.NO_SEQ);
         assertThat(seqAtLocatedIndex(total + 1)).isEqualTo(SeqProbe.NO_SEQ);
@@ -145,7 +153,7 @@ class SeqIndexLocatorTest
         }
         append(++seq);
         final List<CycleFiles.CycleFile> cycles = cycles();
-        final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), directory);
+        final SeqProbe probe = new SeqProbe(tailer, queue.rollCycle(), directory, decoder);
         assertThat(cycles.stream().filter(file -> probe.entriesInCycle(file.cycle()) == 0).count())
             .as("empty cycle files made by the test").isEqualTo(3);
 

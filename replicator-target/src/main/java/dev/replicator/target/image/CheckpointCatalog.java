@@ -15,9 +15,10 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The append-only checkpoint catalog ({@link CheckpointCatalogDescriptor}). Recovery truncates a torn
- * tail and skips records whose seq is not above the previous one. The file is never rewritten:
- * retention only moves the store's "first retained" mark.
+ * The append-only checkpoint catalog ({@link CheckpointCatalogDescriptor}). Opening reads the valid
+ * records and skips those whose seq is not above the previous one; what follows the last valid record
+ * is truncated by {@link #truncateTornTail()} once the store has checked it is a torn tail and not
+ * damage. The file is never rewritten: retention only moves the store's "first retained" mark.
  *
  * <p>Single writer (the store's writer thread); not thread-safe. Readers get immutable snapshots.
  */
@@ -29,6 +30,7 @@ final class CheckpointCatalog implements Closeable
         ByteBuffer.allocateDirect(CheckpointCatalogDescriptor.MAX_RECORD_LENGTH);
     private final ArrayList<Checkpoint> checkpoints = new ArrayList<>();
     private long endPosition;
+    private long fileLength;
 
     private CheckpointCatalog(final Path path, final FileChannel channel)
     {
@@ -97,10 +99,23 @@ final class CheckpointCatalog implements Closeable
             offset += length;
         }
         endPosition = offset;
-        if (endPosition < size)
+        fileLength = size;
+    }
+
+    /** Bytes after the last valid record: a torn tail, or damage. */
+    long invalidTailBytes()
+    {
+        return fileLength - endPosition;
+    }
+
+    /** Truncates what follows the last valid record; call only once it is known to be a torn tail. */
+    void truncateTornTail() throws IOException
+    {
+        if (endPosition < fileLength)
         {
             channel.truncate(endPosition);
             channel.force(true);
+            fileLength = endPosition;
         }
     }
 
@@ -132,6 +147,7 @@ final class CheckpointCatalog implements Closeable
         // The file grows: sync metadata too (checkpoints are rare, the cost does not matter).
         channel.force(true);
         endPosition = position;
+        fileLength = Math.max(fileLength, position);
         checkpoints.add(checkpoint);
     }
 

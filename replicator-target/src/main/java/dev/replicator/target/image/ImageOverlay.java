@@ -30,6 +30,9 @@ final class ImageOverlay implements UndoRecordVisitor
     private long cursorPosition;
     private int scanningOrdinal;
     private long recordsScanned;
+    /** Records scanned per segment ordinal: whole segments, since each is scanned from its start. */
+    private long[] recordsBySegment = new long[8];
+    private long checkedThroughBaseSeq = -1;
     private ByteBuffer window;
 
     ImageOverlay(final long baseCheckpointSeq, final List<VolumeSpec> volumes)
@@ -73,16 +76,38 @@ final class ImageOverlay implements UndoRecordVisitor
                 }
                 position = segment.scanPublished(position, window, this);
             }
+            checkSealedSegmentIsWhole(log, segment);
             cursorBaseSeq = segment.baseCheckpointSeq();
             cursorPosition = position;
         }
         seenVersion = version;
     }
 
+    /** A sealed segment read to its end must hold as many records as its interval changed blocks. */
+    private void checkSealedSegmentIsWhole(final UndoLog log, final UndoSegment segment)
+    {
+        final long base = segment.baseCheckpointSeq();
+        final long expected = log.sealedRecordCount(base);
+        if (expected < 0 || base <= checkedThroughBaseSeq)
+        {
+            return;
+        }
+        final int ordinal = segments.indexOf(segment);
+        final long scanned = ordinal < 0 ? 0 : recordsBySegment[ordinal];
+        if (scanned != expected)
+        {
+            throw new ImageStoreException("undo segment " + segment.path() + " holds " + scanned + " undo records, " +
+                "but the catalog records " + expected + " blocks changed in its interval: it was cut short; images " +
+                "of checkpoints up to seq " + base + " cannot be produced exactly");
+        }
+        checkedThroughBaseSeq = base;
+    }
+
     @Override
     public void onRecord(final long recordPosition, final long seq, final int volumeIndex, final long blockIndex)
     {
         recordsScanned++;
+        recordsBySegment[scanningOrdinal]++;
         final BlockBitmap blocks = overridden[volumeIndex];
         if (!blocks.get(blockIndex))
         {
@@ -145,6 +170,10 @@ final class ImageOverlay implements UndoRecordVisitor
             return last;
         }
         segments.add(segment);
+        if (segments.size() > recordsBySegment.length)
+        {
+            recordsBySegment = java.util.Arrays.copyOf(recordsBySegment, recordsBySegment.length * 2);
+        }
         return last + 1;
     }
 }

@@ -135,8 +135,11 @@ public final class ImageStore implements Closeable
             replicas = ReplicaSet.open(layout, specs);
             state = StateFile.openOrCreate(layout.stateFile());
             catalog = CheckpointCatalog.openOrCreate(layout.catalog());
+            checkCatalogHoldsTheCommittedInterval(layout, state, catalog);
             final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-            final UndoLog undoLog = UndoLog.open(layout, specs, lock, catalog.latestSeq(), state.firstRetainedSeq());
+            final UndoLog undoLog = UndoLog.open(layout, specs, lock, catalog.latestSeq(), state.firstRetainedSeq(),
+                state.undoBaseSeq(), state.undoLength(), catalog.checkpoints());
+            catalog.truncateTornTail();
             return new ImageStore(layout, specs, lock, replicas, state, catalog, undoLog);
         }
         catch (final IOException | RuntimeException ex)
@@ -145,6 +148,27 @@ public final class ImageStore implements Closeable
             Closeables.closeQuietly(state, ex);
             Closeables.closeQuietly(replicas, ex);
             throw ex;
+        }
+    }
+
+    /**
+     * A checkpoint record torn by a crash was never followed by a commit (its commit writes the state
+     * after the record is durable), so the state names an interval the catalog still holds. If the
+     * catalog ends before that interval's checkpoint, records a commit followed are unreadable: damage,
+     * not a torn tail. Truncating them would lose checkpoints the agent will not resend (they are at or
+     * below lastSeq), so the store refuses and leaves the file as it is.
+     */
+    private static void checkCatalogHoldsTheCommittedInterval(
+        final StoreLayout layout, final StateFile state, final CheckpointCatalog catalog)
+    {
+        final long committedBase = state.undoBaseSeq();
+        if (committedBase != StateFileDescriptor.UNKNOWN && committedBase > catalog.latestSeq())
+        {
+            throw new ImageStoreException("checkpoint catalog " + layout.catalog() + " is damaged: its readable " +
+                "records end at checkpoint seq " + catalog.latestSeq() + " (" + catalog.invalidTailBytes() +
+                " bytes after them are not valid records), but writes after checkpoint seq " + committedBase +
+                " were committed (" + layout.stateFile() + "); the file was left as it is; the group must be " +
+                "resynchronised");
         }
     }
 
@@ -280,7 +304,7 @@ public final class ImageStore implements Closeable
             flushPending();
             if (durable != state.lastSeq())
             {
-                state.write(durable, state.firstRetainedSeq());
+                writeState(durable, state.firstRetainedSeq());
                 lastSeq = durable;
             }
             catalog.append(new Checkpoint(seq, timestampMs, text, undoLog.blocksWrittenInInterval()));
@@ -308,7 +332,7 @@ public final class ImageStore implements Closeable
             final long durable = Math.max(this.lastSeq, lastSeq);
             if (durable != state.lastSeq())
             {
-                state.write(durable, state.firstRetainedSeq());
+                writeState(durable, state.firstRetainedSeq());
             }
             this.lastSeq = durable;
         }
@@ -341,7 +365,11 @@ public final class ImageStore implements Closeable
         final long newFirstRetainedSeq = retained.get(retained.size() - checkpoints).seq();
         try
         {
-            state.write(state.lastSeq(), newFirstRetainedSeq);
+            // Into both slots before any segment goes: should the newest slot be damaged later, recovery
+            // falls back to the other, and a slot still retaining the dropped checkpoints would list them
+            // again and serve their images without their deleted undo records.
+            writeState(state.lastSeq(), newFirstRetainedSeq);
+            writeState(state.lastSeq(), newFirstRetainedSeq);
             undoLog.dropBefore(newFirstRetainedSeq);
             publishCheckpoints();
         }
@@ -443,6 +471,12 @@ public final class ImageStore implements Closeable
         }
         hook.reached(WriteStage.REPLICAS_DURABLE);
         pending.clear();
+    }
+
+    /** (5) of the write ordering: lastSeq, with the undo records the replicas now depend on. */
+    private void writeState(final long durableSeq, final long firstRetainedSeq) throws IOException
+    {
+        state.write(durableSeq, firstRetainedSeq, undoLog.currentBaseSeq(), undoLog.durableLength());
     }
 
     private void ensureWritable()

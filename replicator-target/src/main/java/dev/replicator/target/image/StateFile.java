@@ -11,8 +11,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * The store's small durable state: lastSeq and the first retained checkpoint seq, in two alternating
- * slots ({@link StateFileDescriptor}). Single writer (the store's writer thread); not thread-safe.
+ * The store's small durable state: lastSeq, the first retained checkpoint seq, and how much of the
+ * current interval's undo segment the replicas depend on, in two alternating slots
+ * ({@link StateFileDescriptor}). Single writer (the store's writer thread); not thread-safe.
  */
 final class StateFile implements Closeable
 {
@@ -22,6 +23,8 @@ final class StateFile implements Closeable
     private long generation;
     private long lastSeq;
     private long firstRetainedSeq;
+    private long undoBaseSeq;
+    private long undoLength;
 
     private StateFile(final Path path, final FileChannel channel)
     {
@@ -35,7 +38,7 @@ final class StateFile implements Closeable
         if (!Files.exists(path))
         {
             final ByteBuffer initial = ByteBuffer.allocate(StateFileDescriptor.FILE_LENGTH);
-            StateFileDescriptor.encode(initial, (int)StateFileDescriptor.slotPosition(1), 1, 0, 0);
+            StateFileDescriptor.encode(initial, (int)StateFileDescriptor.slotPosition(1), 1, 0, 0, 0, 0);
             AtomicFiles.write(path, initial);
         }
         final FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -78,6 +81,8 @@ final class StateFile implements Closeable
         generation = bestGeneration;
         lastSeq = StateFileDescriptor.lastSeq(all, bestOffset);
         firstRetainedSeq = StateFileDescriptor.firstRetained(all, bestOffset);
+        undoBaseSeq = StateFileDescriptor.undoBase(all, bestOffset);
+        undoLength = StateFileDescriptor.undoLength(all, bestOffset);
     }
 
     long lastSeq()
@@ -90,11 +95,29 @@ final class StateFile implements Closeable
         return firstRetainedSeq;
     }
 
-    /** Writes the next generation over the older slot and fdatasyncs it. */
-    void write(final long newLastSeq, final long newFirstRetainedSeq) throws IOException
+    /** Checkpoint seq of the interval the last commit was in; {@link StateFileDescriptor#UNKNOWN} if not recorded. */
+    long undoBaseSeq()
+    {
+        return undoBaseSeq;
+    }
+
+    /** Bytes of that interval's undo segment durable at the last commit; {@link StateFileDescriptor#UNKNOWN} if not recorded. */
+    long undoLength()
+    {
+        return undoLength;
+    }
+
+    /**
+     * Writes the next generation over the older slot and fdatasyncs it.
+     *
+     * @param newUndoBaseSeq checkpoint seq of the current interval (0 before the first checkpoint).
+     * @param newUndoLength  bytes of that interval's undo segment that are durable (0: no segment yet).
+     */
+    void write(final long newLastSeq, final long newFirstRetainedSeq, final long newUndoBaseSeq, final long newUndoLength)
+        throws IOException
     {
         final long next = generation + 1;
-        StateFileDescriptor.encode(slot, 0, next, newLastSeq, newFirstRetainedSeq);
+        StateFileDescriptor.encode(slot, 0, next, newLastSeq, newFirstRetainedSeq, newUndoBaseSeq, newUndoLength);
         slot.clear();
         long position = StateFileDescriptor.slotPosition(next);
         while (slot.hasRemaining())
@@ -106,6 +129,8 @@ final class StateFile implements Closeable
         generation = next;
         lastSeq = newLastSeq;
         firstRetainedSeq = newFirstRetainedSeq;
+        undoBaseSeq = newUndoBaseSeq;
+        undoLength = newUndoLength;
     }
 
     @Override

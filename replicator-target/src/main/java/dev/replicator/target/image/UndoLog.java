@@ -23,9 +23,15 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * dropping old segments for retention.
  *
  * <p>Single writer (the store's writer thread) for everything that appends or changes the interval.
- * The segment map, the published lengths, the publish version and the first retained seq are shared
- * with image views: the writer changes them under the store's write lock, readers read them under its
- * read lock ({@link #segmentsFrom}, {@link #publishVersion}, {@link #firstRetainedSeq}).
+ * The segment map, the published lengths, the publish version, the first retained seq and the record
+ * counts of sealed segments are shared with image views: the writer changes them under the store's
+ * write lock, readers read them under its read lock ({@link #segmentsFrom}, {@link #publishVersion},
+ * {@link #firstRetainedSeq}, {@link #sealedRecordCount}).
+ *
+ * <p>A sealed segment (of an interval a later checkpoint ended) holds one record per block written in
+ * its interval, which is the later checkpoint's "blocks changed" in the catalog. Views check that count
+ * when they have read a sealed segment: a segment cut at a record boundary would otherwise read as
+ * whole and lay too few records over the replica.
  */
 final class UndoLog implements Closeable
 {
@@ -35,6 +41,8 @@ final class UndoLog implements Closeable
     private final List<VolumeSpec> volumes;
     private final ReentrantReadWriteLock lock;
     private final TreeMap<Long, UndoSegment> segments = new TreeMap<>();
+    /** Base seq of a sealed interval -> records its segment must hold. */
+    private final TreeMap<Long, Long> sealedRecordCounts = new TreeMap<>();
     private final BlockBitmap[] writtenInInterval;
     private final UndoAppender appender;
     private long currentBaseSeq;
@@ -72,18 +80,36 @@ final class UndoLog implements Closeable
      *
      * @param latestCheckpointSeq newest checkpoint in the catalog, 0 if none: the current interval.
      * @param firstRetainedSeq    segments below it are deleted.
+     * @param committedBaseSeq    the interval of the last commit ({@code store.state}), or
+     *                            {@link StateFileDescriptor#UNKNOWN}.
+     * @param committedLength     bytes of that interval's segment the replicas depend on, or
+     *                            {@link StateFileDescriptor#UNKNOWN}.
+     * @param checkpoints         the catalog, oldest first: each checkpoint's blocks changed is the
+     *                            record count of the segment of the interval before it.
+     * @throws ImageStoreException if a segment lost records the replicas depend on.
      */
     static UndoLog open(
         final StoreLayout layout,
         final List<VolumeSpec> volumes,
         final ReentrantReadWriteLock lock,
         final long latestCheckpointSeq,
-        final long firstRetainedSeq) throws IOException
+        final long firstRetainedSeq,
+        final long committedBaseSeq,
+        final long committedLength,
+        final List<Checkpoint> checkpoints) throws IOException
     {
         final UndoLog log = new UndoLog(layout, volumes, lock, latestCheckpointSeq, firstRetainedSeq);
+        for (int i = 1; i < checkpoints.size(); i++)
+        {
+            final long base = checkpoints.get(i - 1).seq();
+            if (base >= firstRetainedSeq)
+            {
+                log.sealedRecordCounts.put(base, checkpoints.get(i).blocksChanged());
+            }
+        }
         try
         {
-            log.recover();
+            log.recover(committedBaseSeq, committedLength);
             return log;
         }
         catch (final IOException | RuntimeException ex)
@@ -93,7 +119,7 @@ final class UndoLog implements Closeable
         }
     }
 
-    private void recover() throws IOException
+    private void recover(final long committedBaseSeq, final long committedLength) throws IOException
     {
         final Path dir = layout.undoDir();
         Files.createDirectories(dir);
@@ -136,12 +162,39 @@ final class UndoLog implements Closeable
             AtomicFiles.fsyncDirectory(dir);
         }
         bases.sort(null);
+        // The segment the last commit depended on (its replica writes overwrote what it keeps) must be
+        // there and at least as long as it was then.
+        final long requiredLength = committedLength > UndoSegmentDescriptor.HEADER_LENGTH ? committedLength : 0;
+        for (final Map.Entry<Long, Long> sealed : sealedRecordCounts.entrySet())
+        {
+            if (sealed.getValue() > 0 && !bases.contains(sealed.getKey()))
+            {
+                throw new ImageStoreException("undo segment " + layout.undoSegment(sealed.getKey()) + " is missing, " +
+                    "but the catalog records " + sealed.getValue() + " blocks changed in its interval; images of " +
+                    "checkpoints up to seq " + sealed.getKey() + " cannot be produced; the group must be " +
+                    "resynchronised");
+            }
+        }
+        if (requiredLength > 0 && committedBaseSeq >= firstRetainedSeq && !bases.contains(committedBaseSeq))
+        {
+            throw new ImageStoreException("undo segment " + layout.undoSegment(committedBaseSeq) + " is missing, " +
+                "but the replicas depend on " + committedLength + " bytes of it (" + layout.stateFile() + "); " +
+                "images of checkpoints up to seq " + committedBaseSeq + " cannot be produced; the group must be " +
+                "resynchronised");
+        }
         for (int i = 0; i < bases.size(); i++)
         {
             final long base = bases.get(i);
             final boolean isCurrent = base == currentBaseSeq;
             final UndoSegment segment = UndoSegment.open(layout.undoSegment(base), base, volumes, isCurrent);
             segments.put(base, segment);
+            if (!isCurrent && base == committedBaseSeq && segment.publishedLength() < requiredLength)
+            {
+                throw new ImageStoreException("undo segment " + segment.path() + " has " +
+                    segment.publishedLength() + " bytes, but the replicas depend on " + committedLength +
+                    " bytes of it (" + layout.stateFile() + "); images of checkpoints up to seq " + base +
+                    " cannot be produced exactly; the group must be resynchronised");
+            }
             if (isCurrent)
             {
                 // Records with a seq above the durable lastSeq stay: each holds its block's content as of
@@ -151,7 +204,8 @@ final class UndoLog implements Closeable
                 // the overwritten content as checkpoint content.
                 final ByteBuffer window = ByteBuffer.allocateDirect(UndoSegment.scanWindowLength(volumes));
                 recordsRecovered = segment.recoverTail(
-                    window, (position, seq, volumeIndex, blockIndex) -> writtenInInterval[volumeIndex].set(blockIndex));
+                    window, (position, seq, volumeIndex, blockIndex) -> writtenInInterval[volumeIndex].set(blockIndex),
+                    base == committedBaseSeq ? requiredLength : 0);
                 current = segment;
                 appender.attach(segment);
             }
@@ -167,6 +221,12 @@ final class UndoLog implements Closeable
     long currentBaseSeq()
     {
         return currentBaseSeq;
+    }
+
+    /** Bytes of the current interval's segment that are durable and published; 0 if it has none yet. */
+    long durableLength()
+    {
+        return current == null ? 0 : current.publishedLength();
     }
 
     /**
@@ -250,9 +310,24 @@ final class UndoLog implements Closeable
         }
     }
 
-    /** A checkpoint is durable in the catalog: its interval starts; its segment is made on first need. */
+    /**
+     * A checkpoint is durable in the catalog, with the blocks written in the interval it ends: its
+     * interval starts; its segment is made on first need.
+     */
     void startInterval(final long checkpointSeq)
     {
+        if (currentBaseSeq != 0)
+        {
+            lock.writeLock().lock();
+            try
+            {
+                sealedRecordCounts.put(currentBaseSeq, blocksWrittenInInterval());
+            }
+            finally
+            {
+                lock.writeLock().unlock();
+            }
+        }
         current = null;
         appender.detach();
         currentBaseSeq = checkpointSeq;
@@ -273,6 +348,7 @@ final class UndoLog implements Closeable
         try
         {
             firstRetainedSeq = newFirstRetainedSeq;
+            sealedRecordCounts.headMap(newFirstRetainedSeq, false).clear();
             final NavigableMap<Long, UndoSegment> head = segments.headMap(newFirstRetainedSeq, false);
             dropped.addAll(head.values());
             head.clear();
@@ -310,6 +386,16 @@ final class UndoLog implements Closeable
     long firstRetainedSeq()
     {
         return firstRetainedSeq;
+    }
+
+    /**
+     * Records the segment of the interval starting at {@code baseSeq} must hold, or -1 while that
+     * interval is the current one (or unknown). Caller holds the read lock.
+     */
+    long sealedRecordCount(final long baseSeq)
+    {
+        final Long count = sealedRecordCounts.get(baseSeq);
+        return count == null ? -1 : count;
     }
 
     List<VolumeSpec> volumes()

@@ -115,9 +115,14 @@ final class UndoSegment implements Closeable
      * and everything after it (a write cut short by the crash, never fsynced, so no replica write
      * depends on it) and publishes the rest.
      *
+     * @param committedLength the records below it were durable before a replica write that overwrote
+     *                        what they keep ({@code store.state}): damage there is not a torn tail.
      * @return the number of valid records.
+     * @throws ImageStoreException if the valid records end before {@code committedLength}; then nothing
+     *                             is truncated.
      */
-    long recoverTail(final ByteBuffer window, final UndoRecordVisitor visitor) throws IOException
+    long recoverTail(final ByteBuffer window, final UndoRecordVisitor visitor, final long committedLength)
+        throws IOException
     {
         final long size = channel.size();
         final long[] count = new long[1];
@@ -127,6 +132,13 @@ final class UndoSegment implements Closeable
                 count[0]++;
                 visitor.onRecord(position, seq, volumeIndex, blockIndex);
             });
+        if (end < committedLength)
+        {
+            throw new ImageStoreException("undo segment " + path + " is damaged at byte " + end + " of " + size +
+                ": the replicas already depend on its records up to byte " + committedLength + ", so images of " +
+                "checkpoints up to seq " + baseCheckpointSeq + " cannot be produced exactly; the file was left " +
+                "as it is; the group must be resynchronised");
+        }
         if (end < size)
         {
             channel.truncate(end);

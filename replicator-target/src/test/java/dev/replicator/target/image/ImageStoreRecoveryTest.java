@@ -105,7 +105,7 @@ class ImageStoreRecoveryTest
     }
 
     @Test
-    void aDamagedRecordInTheNewestSegmentEndsItExactlyThere() throws IOException
+    void aDamagedCommittedRecordInTheNewestSegmentIsRefusedAndLeftAsItIs() throws IOException
     {
         groupDir = dir.resolve("g");
         writes(10);
@@ -115,16 +115,51 @@ class ImageStoreRecoveryTest
         {
             model.feedAllAndCommit(store);
         }
+        final Path segment = UndoFiles.segment(groupDir, checkpointSeq);
         final List<Long> positions = UndoFiles.recordPositions(groupDir, checkpointSeq, model.specs());
         assertThat(positions.size()).isGreaterThan(10);
-        final int damaged = positions.size() / 2;
-        flipByte(UndoFiles.segment(groupDir, checkpointSeq), positions.get(damaged) + 20);
+        final long size = Files.size(segment);
+        flipByte(segment, positions.get(positions.size() / 2) + 20);
 
-        ImageStore.open(groupDir, model.specs()).close();
+        // Every record was committed: the replica holds the overwrites, so the records are the only copy
+        // of the checkpoint's content. Truncating them would serve a wrong image of the checkpoint.
+        assertThatThrownBy(() -> ImageStore.open(groupDir, model.specs()))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("undo segment " + segment + " is damaged at byte " + positions.get(positions.size() / 2))
+            .hasMessageContaining("resynchronised");
+        assertThat(Files.size(segment)).as("the damaged file is kept for inspection").isEqualTo(size);
+    }
 
-        assertThat(UndoFiles.recordPositions(groupDir, checkpointSeq, model.specs()))
-            .containsExactlyElementsOf(positions.subList(0, damaged));
-        assertThat(Files.size(UndoFiles.segment(groupDir, checkpointSeq))).isEqualTo(positions.get(damaged));
+    @Test
+    void aDamagedRecordNoCommitDependsOnEndsTheSegmentThereAndTheResendRestoresExactImages() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long checkpointSeq = checkpoint();
+        writes(30);
+        final int committed = model.log().size();
+        writes(30);
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feed(store, 0, committed);
+            store.commit(model.log().get(committed - 1).seq());
+            store.writeStageHook(CrashingHook.once(WriteStage.UNDO_DURABLE));
+            model.feed(store, committed, model.log().size());
+            assertThatThrownBy(() -> store.commit(model.log().get(model.log().size() - 1).seq()))
+                .isInstanceOf(CrashingHook.SimulatedCrash.class);
+        }
+        final Path segment = UndoFiles.segment(groupDir, checkpointSeq);
+        final List<Long> positions = UndoFiles.recordPositions(groupDir, checkpointSeq, model.specs());
+        final long damaged = positions.get(positions.size() - 2);
+        flipByte(segment, damaged + 20);
+
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            assertThat(Files.size(segment)).isEqualTo(damaged);
+            assertThat(store.lastSeq()).isEqualTo(model.log().get(committed - 1).seq());
+            resendAndCommit(store);
+            assertEveryImageExact(store);
+        }
     }
 
     @Test
@@ -155,6 +190,83 @@ class ImageStoreRecoveryTest
             assertThat(store.checkpoints()).extracting(Checkpoint::seq).containsExactly(first, second);
             assertEveryImageExact(store);
         }
+    }
+
+    @Test
+    void aDamagedCheckpointRecordThatACommitFollowedIsRefusedNotTruncated() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long first = checkpoint();
+        writes(30);
+        checkpoint();
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+            assertThat(store.lastSeq()).isEqualTo(model.log().get(model.log().size() - 1).seq());
+        }
+        final Path catalog = groupDir.resolve(StoreLayout.CATALOG_FILE);
+        final long size = Files.size(catalog);
+        flipByte(catalog, size - 3);
+
+        // The second checkpoint is at or below lastSeq: the agent will not send it again. Truncating its
+        // record as a torn tail would lose it for good.
+        assertThatThrownBy(() -> ImageStore.open(groupDir, model.specs()))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("checkpoint catalog " + catalog + " is damaged: its readable records end at " +
+                "checkpoint seq " + first)
+            .hasMessageContaining("resynchronised");
+        assertThat(Files.size(catalog)).as("the damaged file is kept for inspection").isEqualTo(size);
+    }
+
+    @Test
+    void aSealedSegmentCutAtARecordBoundaryIsRefusedByTheImagesThatNeedIt() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long first = checkpoint();
+        writes(30);
+        final long second = checkpoint();
+        writes(30);
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+        }
+        final List<Long> positions = UndoFiles.recordPositions(groupDir, first, model.specs());
+        truncate(UndoFiles.segment(groupDir, first), positions.get(positions.size() - 1));
+
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            assertThatThrownBy(() -> store.openImage(first))
+                .isInstanceOf(ImageStoreException.class)
+                .hasMessageContaining("holds " + (positions.size() - 1) + " undo records, but the catalog records " +
+                    positions.size() + " blocks changed in its interval");
+            final ImageView view = store.openImage(second);
+            for (int v = 0; v < model.specs().size(); v++)
+            {
+                assertMaterializes(view, v, model.image(second, v), dir, "checkpoint " + second);
+            }
+        }
+    }
+
+    @Test
+    void aMissingSealedSegmentIsRefusedOnOpen() throws IOException
+    {
+        groupDir = dir.resolve("g");
+        writes(30);
+        final long first = checkpoint();
+        writes(30);
+        checkpoint();
+        writes(30);
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+        }
+        Files.delete(UndoFiles.segment(groupDir, first));
+
+        assertThatThrownBy(() -> ImageStore.open(groupDir, model.specs()))
+            .isInstanceOf(ImageStoreException.class)
+            .hasMessageContaining("undo segment " + UndoFiles.segment(groupDir, first) + " is missing");
     }
 
     @ParameterizedTest

@@ -86,7 +86,7 @@ class RetentionTest
         // What a crash between persisting the new first retained seq and deleting the files leaves.
         try (StateFile state = StateFile.openOrCreate(groupDir.resolve(StoreLayout.STATE_FILE)))
         {
-            state.write(state.lastSeq(), checkpoints.get(2));
+            state.write(state.lastSeq(), checkpoints.get(2), state.undoBaseSeq(), state.undoLength());
         }
         assertThat(UndoFiles.segmentBases(groupDir)).hasSize(4);
 
@@ -95,6 +95,33 @@ class RetentionTest
             assertThat(UndoFiles.segmentBases(groupDir)).containsExactlyElementsOf(checkpoints.subList(2, 4));
             assertThat(store.checkpoints()).extracting(Checkpoint::seq).containsExactlyElementsOf(checkpoints.subList(2, 4));
             assertRetainedImagesExact(store, checkpoints.subList(2, 4));
+        }
+    }
+
+    @Test
+    void aDamagedNewestStateSlotAfterRetentionNeverBringsDroppedCheckpointsBack() throws IOException
+    {
+        final Path groupDir = dir.resolve("g");
+        buildHistory(5);
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            model.feedAllAndCommit(store);
+            store.retainLast(2);
+        }
+        // The newest slot is the one retention wrote last: damage it, so recovery takes the other.
+        final Path stateFile = groupDir.resolve(StoreLayout.STATE_FILE);
+        final ByteBuffer slots = ByteBuffer.wrap(java.nio.file.Files.readAllBytes(stateFile));
+        final int newest = StateFileDescriptor.generation(slots, StateFileDescriptor.SLOT_LENGTH) >
+            StateFileDescriptor.generation(slots, 0) ? StateFileDescriptor.SLOT_LENGTH : 0;
+        slots.put(newest + StateFileDescriptor.LAST_SEQ_OFFSET, (byte)~slots.get(newest + StateFileDescriptor.LAST_SEQ_OFFSET));
+        java.nio.file.Files.write(stateFile, slots.array());
+
+        try (ImageStore store = ImageStore.open(groupDir, model.specs()))
+        {
+            final List<Long> kept = checkpoints.subList(3, 5);
+            assertThat(store.checkpoints()).extracting(Checkpoint::seq).containsExactlyElementsOf(kept);
+            assertThatThrownBy(() -> store.openImage(checkpoints.get(2))).isInstanceOf(UnknownImageException.class);
+            assertRetainedImagesExact(store, kept);
         }
     }
 
