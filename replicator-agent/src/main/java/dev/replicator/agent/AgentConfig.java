@@ -168,7 +168,19 @@ public final class AgentConfig
         {
             throw config.error(prefix + "path", path + " does not exist");
         }
-        final long actual = VolumeChannel.sizeOf(path);
+        if (Files.isDirectory(path))
+        {
+            throw config.error(prefix + "path", path + " is a directory, not a file or block device");
+        }
+        final long actual;
+        try
+        {
+            actual = VolumeChannel.sizeOf(path);
+        }
+        catch (final java.io.UncheckedIOException | NumberFormatException ex)
+        {
+            throw config.error(prefix + "path", "cannot read the size of " + path + ": " + ex.getMessage());
+        }
         final long size = config.longValue(prefix + "size", actual, 1, Long.MAX_VALUE);
         if (size != actual)
         {

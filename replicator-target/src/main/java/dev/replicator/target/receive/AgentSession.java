@@ -188,9 +188,11 @@ public final class AgentSession implements Runnable
                 // Same journal: the agent reconnected before we saw the old connection die.
                 previous.channel().close();
             }
-            group.primary(link);
+            // WELCOME goes out before the link is published: an admin command must not send the agent
+            // a request before the frame that tells it the session is on.
             channel.send(MessageType.WELCOME, state.epoch(), durable,
                 new Messages.Welcome(state.name(), state.epoch(), durable));
+            group.primary(link);
             LOG.info("group={} epoch={} primary {} connected from {}; durable seq={}", state.name(), state.epoch(),
                 hello.agentName(), channel.peer(), durable);
             return Decision.PRIMARY;
