@@ -479,7 +479,7 @@ public final class AdminHandler
                 return -1;
             }
             final long seq = durable + 1;
-            group.store().addCheckpoint(seq, System.currentTimeMillis(), "failover-latest");
+            group.store().addCheckpoint(seq, System.currentTimeMillis(), FailoverService.LATEST_LABEL);
             group.store().commit(seq);
             return seq;
         }

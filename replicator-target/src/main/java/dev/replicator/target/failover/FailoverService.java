@@ -2,6 +2,7 @@ package dev.replicator.target.failover;
 
 import dev.replicator.core.bitmap.BitmapFile;
 import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.scan.FingerprintTable;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.MessageType;
@@ -11,6 +12,7 @@ import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
 import dev.replicator.target.group.GroupState;
 import dev.replicator.target.group.Groups;
+import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
 import org.slf4j.Logger;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
@@ -36,6 +39,13 @@ public final class FailoverService implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverService.class);
     public static final String FAILOVER_DIR = "failover";
+    /**
+     * Present in the failover dir from before the epoch bump until the recovery volumes are complete:
+     * a target that restarts and finds it rolls the failover back instead of tracking a partial volume.
+     */
+    static final String PRODUCING_MARKER = "PRODUCING";
+    /** Label of the checkpoint {@code failover --latest} adds when the newest durable data has none. */
+    public static final String LATEST_LABEL = "failover-latest";
 
     private final long scanIntervalMs;
     private final Map<String, RecoveryTracker> trackers = new ConcurrentHashMap<>();
@@ -53,6 +63,11 @@ public final class FailoverService implements AutoCloseable
             final GroupState state = group.state();
             if (state.role() == GroupRole.FAILED_OVER)
             {
+                if (Files.exists(group.dir().resolve(FAILOVER_DIR).resolve(PRODUCING_MARKER)) &&
+                    !finishInterrupted(group))
+                {
+                    continue;
+                }
                 final RecoveryTracker tracker = RecoveryTracker.open(state.name(), group.dir().resolve(FAILOVER_DIR),
                     group.volumeSpecs(), paths(state.failover().recoveryPaths()));
                 tracker.startPeriodicScans(scanIntervalMs);
@@ -88,6 +103,11 @@ public final class FailoverService implements AutoCloseable
             final Path dir = group.dir().resolve(FAILOVER_DIR);
             deleteTree(dir);
             Files.createDirectories(dir);
+            // Durable before the epoch bump, removed once the recovery volumes are complete: a target
+            // killed while materialising must not come back tracking a partial recovery volume as the
+            // image (failback would then "repair" the primary with its missing blocks).
+            final Path marker = dir.resolve(PRODUCING_MARKER);
+            AtomicFiles.writeString(marker, Long.toString(imageSeq));
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
                 new GroupState.FailoverRecord(imageSeq, System.currentTimeMillis(), epoch, pathNames)));
@@ -96,6 +116,8 @@ public final class FailoverService implements AutoCloseable
             try
             {
                 produce(group, imageSeq, recoveryPaths, dir, progress);
+                Files.delete(marker);
+                AtomicFiles.fsyncDirectory(dir);
                 final RecoveryTracker tracker = RecoveryTracker.open(before.name(), dir, group.volumeSpecs(),
                     recoveryPaths);
                 tracker.startPeriodicScans(scanIntervalMs);
@@ -115,6 +137,69 @@ public final class FailoverService implements AutoCloseable
             LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
                 before.name(), epoch, pathNames);
             return epoch;
+        }
+        finally
+        {
+            group.lock().unlock();
+        }
+    }
+
+    /**
+     * The target stopped while a failover was producing its recovery volumes: they are incomplete and
+     * were never handed out (failover answers only once they are complete, and it creates them new, so
+     * they are its own). They are deleted, and the failover is rolled back (the group replicates again
+     * at the bumped epoch, as after a failover that fails; the admin runs failover again), except when
+     * its image is a checkpoint the failover added itself ({@code --latest} beyond the last checkpoint):
+     * that checkpoint took a seq the primary's journal may hold too, so replicating from that journal
+     * again would skip the primary's entry at that seq. Then the failover is completed instead, the
+     * volumes produced again; failback later gives the primary a new journal after the target's seq.
+     *
+     * @return true if the group is now failed over with complete recovery volumes.
+     */
+    private static boolean finishInterrupted(final Group group) throws IOException
+    {
+        group.lock().lock();
+        try
+        {
+            final GroupState state = group.state();
+            final Path dir = group.dir().resolve(FAILOVER_DIR);
+            final long imageSeq = state.failover().imageSeq();
+            final List<Path> recoveryPaths = paths(state.failover().recoveryPaths());
+            for (final Path path : recoveryPaths)
+            {
+                Files.deleteIfExists(path);
+            }
+            final Optional<Checkpoint> image = group.store().checkpoint(imageSeq);
+            final boolean ownCheckpoint = image.isPresent() && LATEST_LABEL.equals(image.get().label()) &&
+                imageSeq == group.store().lastSeq();
+            if (!ownCheckpoint)
+            {
+                group.updateState(state.withReplicating(state.epoch(), state.journalId()));
+                deleteTree(dir);
+                LOG.warn("group={} epoch={} the failover to image seq={} was interrupted before its recovery " +
+                    "volumes {} were complete: rolled back, the partial volumes deleted; the group replicates " +
+                    "again (run failover again)", state.name(), state.epoch(), imageSeq, state.failover().recoveryPaths());
+                return false;
+            }
+            LOG.warn("group={} epoch={} the failover to image seq={} was interrupted before its recovery volumes " +
+                "were complete; its image is its own checkpoint, so it is completed: producing {} again", state.name(),
+                state.epoch(), imageSeq, state.failover().recoveryPaths());
+            try
+            {
+                produce(group, imageSeq, recoveryPaths, dir, null);
+                Files.delete(dir.resolve(PRODUCING_MARKER));
+                AtomicFiles.fsyncDirectory(dir);
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                LOG.error("group={} epoch={} could not produce the recovery volumes of the interrupted failover " +
+                    "({}); failback is refused until a restart produces them", state.name(), state.epoch(),
+                    ex.toString());
+                return false;
+            }
+            LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
+                state.name(), state.epoch(), state.failover().recoveryPaths());
+            return true;
         }
         finally
         {
