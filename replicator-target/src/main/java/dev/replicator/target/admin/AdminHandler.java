@@ -471,7 +471,7 @@ public final class AdminHandler
                     "group '" + state.name() + "'" + (checkpoints.isEmpty() ? " (it has none)" : " (" +
                     Instant.ofEpochMilli(checkpoints.get(0).timestampMs()) + ")") + "; nothing was changed");
             }
-            imageSeq = -1;
+            imageSeq = checkpoints.get(0).seq();
             for (final Checkpoint checkpoint : checkpoints)
             {
                 if (checkpoint.timestampMs() <= atMs)
@@ -482,56 +482,27 @@ public final class AdminHandler
         }
         else if (Boolean.parseBoolean(args.get("latest")))
         {
-            imageSeq = -1;
+            if (checkpoints.isEmpty() && group.store().lastSeq() == 0)
+            {
+                throw AdminException.badInput("group '" + state.name() + "' has no image yet");
+            }
+            // Resolved under the group lock once the group is failed over: a checkpoint added for it
+            // takes a seq that must never be replicated from the primary's journal again.
+            imageSeq = FailoverService.LATEST;
         }
         else
         {
             throw AdminException.badInput("say which image: --image ID, --at TIME or --latest");
         }
-        if (imageSeq == -1)
-        {
-            imageSeq = latestCheckpoint(group);
-        }
-        if (imageSeq < 0)
-        {
-            throw AdminException.badInput("group '" + state.name() + "' has no image yet");
-        }
-        final long epoch = failover.failover(group, imageSeq, paths, progress(channel, "failover"));
+        final FailoverService.Result result = failover.failover(group, imageSeq, paths, progress(channel, "failover"));
         final ObjectNode node = Json.mapper().createObjectNode();
         node.put("group", state.name());
-        node.put("image", new ImageId(state.name(), imageSeq).toString());
-        node.put("epoch", epoch);
+        node.put("image", new ImageId(state.name(), result.imageSeq()).toString());
+        node.put("epoch", result.epoch());
         final ArrayNode out = node.putArray("paths");
         paths.forEach(p -> out.add(p.toString()));
         node.put("elapsedMs", System.currentTimeMillis() - startMs);
         return node;
-    }
-
-    /** The newest durable state as an image: the last checkpoint, or a new one at the durable seq. */
-    private static long latestCheckpoint(final Group group) throws IOException
-    {
-        group.lock().lock();
-        try
-        {
-            final List<Checkpoint> checkpoints = group.store().checkpoints();
-            final long durable = group.store().lastSeq();
-            if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
-            {
-                return checkpoints.get(checkpoints.size() - 1).seq();
-            }
-            if (durable == 0)
-            {
-                return -1;
-            }
-            final long seq = durable + 1;
-            group.store().addCheckpoint(seq, System.currentTimeMillis(), FailoverService.LATEST_LABEL);
-            group.store().commit(seq);
-            return seq;
-        }
-        finally
-        {
-            group.lock().unlock();
-        }
     }
 
     // ------------------------------------------------------------------ verify

@@ -41,11 +41,14 @@ public final class FailoverService implements AutoCloseable
     public static final String FAILOVER_DIR = "failover";
     /**
      * Present in the failover dir from before the epoch bump until the recovery volumes are complete:
-     * a target that restarts and finds it rolls the failover back instead of tracking a partial volume.
+     * a target that restarts and finds it finishes the interrupted failover (rolls it back, or
+     * completes it) instead of tracking a partial volume.
      */
     static final String PRODUCING_MARKER = "PRODUCING";
     /** Label of the checkpoint {@code failover --latest} adds when the newest durable data has none. */
     public static final String LATEST_LABEL = "failover-latest";
+    /** {@link #failover}'s image seq for the newest durable data ({@code --latest}). */
+    public static final long LATEST = -1;
 
     private final long scanIntervalMs;
     private final Map<String, RecoveryTracker> trackers = new ConcurrentHashMap<>();
@@ -83,12 +86,19 @@ public final class FailoverService implements AutoCloseable
         return trackers.get(group);
     }
 
+    /** What {@link #failover} did: the new epoch, and the image the recovery volumes hold. */
+    public record Result(long epoch, long imageSeq)
+    {
+    }
+
     /**
      * Fails over. The caller validated the image and the paths and holds no lock.
      *
-     * @return the new epoch.
+     * @param imageSeq a checkpoint's seq, or {@link #LATEST} for the newest durable data: the last
+     *                 checkpoint if nothing is durable after it, else a checkpoint added for this
+     *                 failover once the group is durably failed over.
      */
-    public long failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
+    public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress) throws IOException
     {
         group.lock().lock();
@@ -100,6 +110,26 @@ public final class FailoverService implements AutoCloseable
                 throw new IllegalStateException("group '" + before.name() + "' is already failed over");
             }
             final long epoch = before.epoch() + 1;
+            long seq = imageSeq;
+            boolean addLatest = false;
+            if (seq == LATEST)
+            {
+                final List<Checkpoint> checkpoints = group.store().checkpoints();
+                final long durable = group.store().lastSeq();
+                if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
+                {
+                    seq = checkpoints.get(checkpoints.size() - 1).seq();
+                }
+                else if (durable == 0)
+                {
+                    throw new IllegalStateException("group '" + before.name() + "' has no durable data yet");
+                }
+                else
+                {
+                    seq = durable + 1;
+                    addLatest = true;
+                }
+            }
             final Path dir = group.dir().resolve(FAILOVER_DIR);
             deleteTree(dir);
             Files.createDirectories(dir);
@@ -107,15 +137,22 @@ public final class FailoverService implements AutoCloseable
             // killed while materialising must not come back tracking a partial recovery volume as the
             // image (failback would then "repair" the primary with its missing blocks).
             final Path marker = dir.resolve(PRODUCING_MARKER);
-            AtomicFiles.writeString(marker, Long.toString(imageSeq));
+            AtomicFiles.writeString(marker, Long.toString(seq));
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
-                new GroupState.FailoverRecord(imageSeq, System.currentTimeMillis(), epoch, pathNames)));
-            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, imageSeq);
+                new GroupState.FailoverRecord(seq, System.currentTimeMillis(), epoch, pathNames)));
+            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, seq);
             fence(group, epoch);
             try
             {
-                produce(group, imageSeq, recoveryPaths, dir, progress);
+                if (addLatest)
+                {
+                    // Only now that the group is durably failed over: this seq is the target's, and the
+                    // primary's journal may hold an entry at it too (see finishInterrupted).
+                    group.store().addCheckpoint(seq, System.currentTimeMillis(), LATEST_LABEL);
+                    group.store().commit(seq);
+                }
+                produce(group, seq, recoveryPaths, dir, progress);
                 Files.delete(marker);
                 AtomicFiles.fsyncDirectory(dir);
                 final RecoveryTracker tracker = RecoveryTracker.open(before.name(), dir, group.volumeSpecs(),
@@ -125,9 +162,22 @@ public final class FailoverService implements AutoCloseable
             }
             catch (final IOException | RuntimeException ex)
             {
-                for (final Path path : recoveryPaths)
+                final boolean staysFailedOver = isOwnCheckpoint(group, seq);
+                if (!staysFailedOver || Files.exists(marker))
                 {
-                    Files.deleteIfExists(path);
+                    for (final Path path : recoveryPaths)
+                    {
+                        Files.deleteIfExists(path);
+                    }
+                }
+                if (staysFailedOver)
+                {
+                    LOG.error("group={} epoch={} failover failed: {}; it stays failed over, as its image seq={} was " +
+                        "added for it; the target produces the recovery volumes again at its next start",
+                        before.name(), epoch, ex.toString());
+                    throw new IOException("could not produce the recovery volumes (" + ex.getMessage() + "); the " +
+                        "group stays failed over at epoch " + epoch + " to the image added for it (seq " + seq +
+                        "): fix the cause and restart the target, which produces them again", ex);
                 }
                 group.updateState(before.withReplicating(epoch, before.journalId()));
                 LOG.error("group={} epoch={} failover failed and was rolled back: {}", before.name(), epoch,
@@ -136,12 +186,23 @@ public final class FailoverService implements AutoCloseable
             }
             LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
                 before.name(), epoch, pathNames);
-            return epoch;
+            return new Result(epoch, seq);
         }
         finally
         {
             group.lock().unlock();
         }
+    }
+
+    /**
+     * Is checkpoint {@code seq} the one a {@code --latest} failover added, and the newest durable
+     * data? Then it took a seq the primary's journal may hold too: a group that replicated from that
+     * journal again would skip the primary's entry at that seq, so the failover must not roll back.
+     */
+    private static boolean isOwnCheckpoint(final Group group, final long seq)
+    {
+        final Optional<Checkpoint> image = group.store().checkpoint(seq);
+        return image.isPresent() && LATEST_LABEL.equals(image.get().label()) && seq == group.store().lastSeq();
     }
 
     /**
@@ -169,10 +230,7 @@ public final class FailoverService implements AutoCloseable
             {
                 Files.deleteIfExists(path);
             }
-            final Optional<Checkpoint> image = group.store().checkpoint(imageSeq);
-            final boolean ownCheckpoint = image.isPresent() && LATEST_LABEL.equals(image.get().label()) &&
-                imageSeq == group.store().lastSeq();
-            if (!ownCheckpoint)
+            if (!isOwnCheckpoint(group, imageSeq))
             {
                 group.updateState(state.withReplicating(state.epoch(), state.journalId()));
                 deleteTree(dir);
