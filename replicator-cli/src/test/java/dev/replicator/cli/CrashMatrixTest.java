@@ -798,7 +798,7 @@ class CrashMatrixTest
                 row.elapsed(System.nanoTime() - startNs);
                 final String message = "crash matrix " + phase.label() + " point " + point + " failed (replay: " +
                     plan.replayHint() + " -D" + CrashPlan.PHASES_PROP_NAME + "=" + phase.label() + "; logs kept in " +
-                    cluster.dir + "/logs-*): " + ex.getMessage() + errorLines(cluster.dir);
+                    cluster.dir + "/logs-*): " + ex.getMessage() + exited(cluster) + errorLines(cluster.dir);
                 System.out.println(message);
                 throw new AssertionError(message, ex);
             }
@@ -842,6 +842,25 @@ class CrashMatrixTest
         {
             row.elapsed(System.nanoTime() - startNs);
         }
+    }
+
+    /** Which of the cluster's processes exited by themselves, with their last words. */
+    static String exited(final LoopbackCluster cluster)
+    {
+        final StringBuilder out = new StringBuilder();
+        final ChildJvm[] processes = {cluster.agent(), cluster.targetProcess()};
+        final String[] names = {"agent", "target"};
+        for (int i = 0; i < processes.length; i++)
+        {
+            if (processes[i] != null && !processes[i].isAlive())
+            {
+                final List<String> lines = processes[i].stderr().lines().toList();
+                out.append("\nthe ").append(names[i]).append(" exited by itself with code ")
+                    .append(processes[i].awaitExit(Duration.ofSeconds(1))).append("; its last lines:\n")
+                    .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size())));
+            }
+        }
+        return out.toString();
     }
 
     /** Lines containing {@code text} in all the children's logs of a cluster. */
