@@ -9,6 +9,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.Socket;
 import java.util.Map;
@@ -74,8 +75,11 @@ final class AdminClient
         }
         catch (final IOException ex)
         {
+            // A target that stops mid-command closes the socket: EOF has no message of its own.
+            final String why = ex instanceof EOFException || ex.getMessage() == null ?
+                "the target closed the connection" : ex.getMessage();
             throw new CliException(1, "lost the connection to the target at " + target + " during '" + command +
-                "': " + ex.getMessage());
+                "': " + why + "; 'replicator status' shows what was done");
         }
         finally
         {

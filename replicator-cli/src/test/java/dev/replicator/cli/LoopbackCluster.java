@@ -88,6 +88,28 @@ final class LoopbackCluster implements AutoCloseable
         targetJvm = null;
     }
 
+    /** SIGKILL the target: no shutdown hooks, as a crash of its process would. */
+    void killTargetHard()
+    {
+        targetJvm.killHard();
+        targetJvm = null;
+    }
+
+    ChildJvm targetProcess()
+    {
+        return targetJvm;
+    }
+
+    /**
+     * Adds settings to target.conf (e.g. {@code retain.checkpoints = 100000}); takes effect at the
+     * next {@link #startTarget()}.
+     */
+    void appendTargetConfig(final String... lines) throws IOException
+    {
+        Files.writeString(dir.resolve("target.conf"), String.join("\n", lines) + "\n",
+            java.nio.file.StandardOpenOption.APPEND);
+    }
+
     ChildJvm startAgent()
     {
         agentJvm = ChildJvm.start(Replicator.class, dir.resolve("logs-agent-" + (++starts)),

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
@@ -147,6 +148,26 @@ public final class Journal implements AutoCloseable
         }
     }
 
+    /**
+     * A queue without cycle files holds no entries, and its metadata file may be torn: a process
+     * killed while Chronicle created it (the first start, or {@link #create} at failback) leaves a
+     * header marked "not complete", which every later open takes for a lock held by a live writer and
+     * fails on after a timeout, so the agent could never start again. Nothing in that file is needed
+     * by an empty queue; Chronicle writes it anew. (A journal with entries always keeps a cycle file:
+     * {@link #release} never deletes the newest.)
+     */
+    private static void discardMetadataOfEmptyQueue(final Path queueDirectory) throws IOException
+    {
+        try (Stream<Path> files = Files.list(queueDirectory))
+        {
+            if (files.anyMatch(file -> file.getFileName().toString().endsWith(SingleChronicleQueue.SUFFIX)))
+            {
+                return;
+            }
+        }
+        Files.deleteIfExists(queueDirectory.resolve(QUEUE_METADATA_FILE_NAME));
+    }
+
     private static Journal openQueue(final JournalConfig config, final JournalDirectory directory, final JournalMeta meta)
         throws IOException
     {
@@ -156,6 +177,7 @@ public final class Journal implements AutoCloseable
         }
         final Path queueDirectory = directory.queueDirectory(meta.journalId());
         Files.createDirectories(queueDirectory);
+        discardMetadataOfEmptyQueue(queueDirectory);
         final SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(queueDirectory)
             .rollCycle(config.rollCycle())
             .timeProvider(config.timeProvider())

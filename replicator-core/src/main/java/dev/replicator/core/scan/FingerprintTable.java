@@ -4,6 +4,7 @@ import dev.replicator.core.codec.Checksums;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.LongBuffer;
 import java.nio.MappedByteBuffer;
@@ -76,13 +77,20 @@ public final class FingerprintTable implements Closeable
     }
 
     /**
-     * Opens the table at {@code path}, creating it (every block the all-zero fingerprint) if absent.
+     * Opens the table at {@code path}, creating it (every block the all-zero fingerprint) if absent or
+     * if its creation was cut short (no magic: nothing was ever recorded in it).
      *
      * @throws IOException if an existing table is for another block size or block count.
      */
     public static FingerprintTable openOrCreate(final Path path, final long blockCount, final int blockSize)
         throws IOException
     {
+        if (Files.exists(path) && isTornCreation(path))
+        {
+            // A process killed while creating the table (the magic is written last, after the rest is
+            // forced) left it unusable; refusing it would keep the owner from ever starting again.
+            Files.delete(path);
+        }
         final boolean exists = Files.exists(path);
         Files.createDirectories(path.toAbsolutePath().getParent());
         final FileChannel channel = FileChannel.open(
@@ -120,6 +128,22 @@ public final class FingerprintTable implements Closeable
         }
     }
 
+    private static boolean isTornCreation(final Path path) throws IOException
+    {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
+        {
+            final ByteBuffer magic = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            while (magic.hasRemaining())
+            {
+                if (channel.read(magic, magic.position()) < 0)
+                {
+                    return true;
+                }
+            }
+            return magic.getInt(0) != MAGIC;
+        }
+    }
+
     private void checkHeader() throws IOException
     {
         if (header.getInt(0) != MAGIC || header.getInt(4) != blockSize || header.getLong(8) != blockCount)
@@ -135,7 +159,7 @@ public final class FingerprintTable implements Closeable
         header.putInt(4, blockSize);
         header.putLong(8, blockCount);
         force();
-        // The magic last: a table torn during creation fails checkHeader and is rebuilt by the owner.
+        // The magic last: a table torn during creation has none, and openOrCreate makes it again.
         header.putInt(0, MAGIC);
         header.force();
     }

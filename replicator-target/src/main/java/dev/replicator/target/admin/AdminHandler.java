@@ -49,6 +49,8 @@ import java.util.concurrent.TimeoutException;
 public final class AdminHandler
 {
     private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
+    /** How often a checkpoint command looks at its primary's connection while it waits. */
+    private static final long CHECKPOINT_POLL_MS = 100;
 
     private final Groups groups;
     private final FailoverService failover;
@@ -358,19 +360,12 @@ public final class AdminHandler
         final long seq;
         try
         {
-            seq = taken.get(timeoutMs, TimeUnit.MILLISECONDS);
+            seq = awaitTaken(taken, primary, timeoutMs);
             if (seq < 0)
             {
                 throw AdminException.failed("the primary could not take the checkpoint (see its log)");
             }
-            if (!group.awaitDurable(seq, timeoutMs))
-            {
-                throw AdminException.failed("checkpoint seq=" + seq + " was taken but is not yet durable here");
-            }
-        }
-        catch (final TimeoutException ex)
-        {
-            throw AdminException.failed("no checkpoint from the primary within " + timeoutMs + " ms");
+            awaitDurable(group, primary, seq, timeoutMs);
         }
         catch (final InterruptedException ex)
         {
@@ -389,6 +384,56 @@ public final class AdminHandler
         node.put("image", new ImageId(groupName, seq).toString());
         node.put("seq", seq);
         return node;
+    }
+
+    /**
+     * The primary's answer to a checkpoint request. Gives up as soon as the connection the request
+     * went out on ends: nobody else will answer it (an agent that reconnects knows nothing of it).
+     */
+    private static long awaitTaken(final CompletableFuture<Long> taken, final AgentLink primary, final long timeoutMs)
+        throws AdminException, InterruptedException, ExecutionException
+    {
+        final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true)
+        {
+            try
+            {
+                return taken.get(CHECKPOINT_POLL_MS, TimeUnit.MILLISECONDS);
+            }
+            catch (final TimeoutException ex)
+            {
+                // The session completes the request before it marks the link closed: ask once more.
+                if (primary.isClosed() && !taken.isDone())
+                {
+                    throw AdminException.failed("the primary disconnected before it answered the checkpoint " +
+                        "request; run checkpoint again once it is back");
+                }
+                if (deadlineNs - System.nanoTime() <= 0)
+                {
+                    throw AdminException.failed("no checkpoint from the primary within " + timeoutMs + " ms");
+                }
+            }
+        }
+    }
+
+    /** Waits until checkpoint {@code seq} is durable here; gives up when its primary disconnects first. */
+    private static void awaitDurable(final Group group, final AgentLink primary, final long seq, final long timeoutMs)
+        throws AdminException, InterruptedException
+    {
+        final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (!group.awaitDurable(seq, CHECKPOINT_POLL_MS))
+        {
+            if (primary.isClosed() && group.store().lastSeq() < seq)
+            {
+                throw AdminException.failed("checkpoint seq=" + seq + " was taken, but the primary disconnected " +
+                    "before it was durable here; it becomes an image once the primary reconnects and ships it " +
+                    "(see 'images list')");
+            }
+            if (deadlineNs - System.nanoTime() <= 0)
+            {
+                throw AdminException.failed("checkpoint seq=" + seq + " was taken but is not yet durable here");
+            }
+        }
     }
 
     // ------------------------------------------------------------------ failover

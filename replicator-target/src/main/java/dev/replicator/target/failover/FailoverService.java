@@ -2,6 +2,7 @@ package dev.replicator.target.failover;
 
 import dev.replicator.core.bitmap.BitmapFile;
 import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.scan.FingerprintTable;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.MessageType;
@@ -11,6 +12,7 @@ import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
 import dev.replicator.target.group.GroupState;
 import dev.replicator.target.group.Groups;
+import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
 import org.slf4j.Logger;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
@@ -36,13 +39,16 @@ public final class FailoverService implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverService.class);
     public static final String FAILOVER_DIR = "failover";
-    /** As an image seq: the newest durable data, made a checkpoint once the primary is fenced. */
+    /**
+     * Present in the failover dir from before the epoch bump until the recovery volumes are complete:
+     * a target that restarts and finds it finishes the interrupted failover (rolls it back, or
+     * completes it) instead of tracking a partial volume.
+     */
+    static final String PRODUCING_MARKER = "PRODUCING";
+    /** Label of the checkpoint {@code failover --latest} adds when the newest durable data has none. */
+    public static final String LATEST_LABEL = "failover-latest";
+    /** {@link #failover}'s image seq for the newest durable data ({@code --latest}). */
     public static final long LATEST = -1;
-
-    /** The failover done: the image it produced and the group's new epoch. */
-    public record Result(long imageSeq, long epoch)
-    {
-    }
 
     private final long scanIntervalMs;
     private final Map<String, RecoveryTracker> trackers = new ConcurrentHashMap<>();
@@ -60,6 +66,11 @@ public final class FailoverService implements AutoCloseable
             final GroupState state = group.state();
             if (state.role() == GroupRole.FAILED_OVER)
             {
+                if (Files.exists(group.dir().resolve(FAILOVER_DIR).resolve(PRODUCING_MARKER)) &&
+                    !finishInterrupted(group))
+                {
+                    continue;
+                }
                 final RecoveryTracker tracker = RecoveryTracker.open(state.name(), group.dir().resolve(FAILOVER_DIR),
                     group.volumeSpecs(), paths(state.failover().recoveryPaths()));
                 tracker.startPeriodicScans(scanIntervalMs);
@@ -75,10 +86,17 @@ public final class FailoverService implements AutoCloseable
         return trackers.get(group);
     }
 
+    /** What {@link #failover} did: the new epoch, and the image the recovery volumes hold. */
+    public record Result(long epoch, long imageSeq)
+    {
+    }
+
     /**
      * Fails over. The caller validated the image and the paths and holds no lock.
      *
-     * @param imageSeq a retained checkpoint's seq, or {@link #LATEST}.
+     * @param imageSeq a checkpoint's seq, or {@link #LATEST} for the newest durable data: the last
+     *                 checkpoint if nothing is durable after it, else a checkpoint added for this
+     *                 failover once the group is durably failed over.
      */
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress) throws IOException
@@ -92,25 +110,51 @@ public final class FailoverService implements AutoCloseable
                 throw new IllegalStateException("group '" + before.name() + "' is already failed over");
             }
             final long epoch = before.epoch() + 1;
+            long seq = imageSeq;
+            boolean addLatest = false;
+            if (seq == LATEST)
+            {
+                final List<Checkpoint> checkpoints = group.store().checkpoints();
+                final long durable = group.store().lastSeq();
+                if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
+                {
+                    seq = checkpoints.get(checkpoints.size() - 1).seq();
+                }
+                else if (durable == 0)
+                {
+                    throw new IllegalStateException("group '" + before.name() + "' has no durable data yet");
+                }
+                else
+                {
+                    seq = durable + 1;
+                    addLatest = true;
+                }
+            }
             final Path dir = group.dir().resolve(FAILOVER_DIR);
             deleteTree(dir);
             Files.createDirectories(dir);
+            // Durable before the epoch bump, removed once the recovery volumes are complete: a target
+            // killed while materialising must not come back tracking a partial recovery volume as the
+            // image (failback would then "repair" the primary with its missing blocks).
+            final Path marker = dir.resolve(PRODUCING_MARKER);
+            AtomicFiles.writeString(marker, Long.toString(seq));
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
-                new GroupState.FailoverRecord(imageSeq, System.currentTimeMillis(), epoch, pathNames)));
+                new GroupState.FailoverRecord(seq, System.currentTimeMillis(), epoch, pathNames)));
+            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, seq);
             fence(group, epoch);
-            // Only now, with no primary left to ship, may the newest data become a checkpoint: its
-            // seq must never be one the primary could still send.
-            final long image = imageSeq == LATEST ? latestCheckpoint(group) : imageSeq;
-            if (image != imageSeq)
-            {
-                group.updateState(before.withFailover(epoch,
-                    new GroupState.FailoverRecord(image, System.currentTimeMillis(), epoch, pathNames)));
-            }
-            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, image);
             try
             {
-                produce(group, image, recoveryPaths, dir, progress);
+                if (addLatest)
+                {
+                    // Only now that the group is durably failed over: this seq is the target's, and the
+                    // primary's journal may hold an entry at it too (see finishInterrupted).
+                    group.store().addCheckpoint(seq, System.currentTimeMillis(), LATEST_LABEL);
+                    group.store().commit(seq);
+                }
+                produce(group, seq, recoveryPaths, dir, progress);
+                Files.delete(marker);
+                AtomicFiles.fsyncDirectory(dir);
                 final RecoveryTracker tracker = RecoveryTracker.open(before.name(), dir, group.volumeSpecs(),
                     recoveryPaths);
                 tracker.startPeriodicScans(scanIntervalMs);
@@ -118,9 +162,22 @@ public final class FailoverService implements AutoCloseable
             }
             catch (final IOException | RuntimeException ex)
             {
-                for (final Path path : recoveryPaths)
+                final boolean staysFailedOver = isOwnCheckpoint(group, seq);
+                if (!staysFailedOver || Files.exists(marker))
                 {
-                    Files.deleteIfExists(path);
+                    for (final Path path : recoveryPaths)
+                    {
+                        Files.deleteIfExists(path);
+                    }
+                }
+                if (staysFailedOver)
+                {
+                    LOG.error("group={} epoch={} failover failed: {}; it stays failed over, as its image seq={} was " +
+                        "added for it; the target produces the recovery volumes again at its next start",
+                        before.name(), epoch, ex.toString());
+                    throw new IOException("could not produce the recovery volumes (" + ex.getMessage() + "); the " +
+                        "group stays failed over at epoch " + epoch + " to the image added for it (seq " + seq +
+                        "): fix the cause and restart the target, which produces them again", ex);
                 }
                 group.updateState(before.withReplicating(epoch, before.journalId()));
                 LOG.error("group={} epoch={} failover failed and was rolled back: {}", before.name(), epoch,
@@ -129,7 +186,7 @@ public final class FailoverService implements AutoCloseable
             }
             LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
                 before.name(), epoch, pathNames);
-            return new Result(image, epoch);
+            return new Result(epoch, seq);
         }
         finally
         {
@@ -137,19 +194,75 @@ public final class FailoverService implements AutoCloseable
         }
     }
 
-    /** The newest durable state as a checkpoint: the last one, or a new one after the durable seq. */
-    private static long latestCheckpoint(final Group group) throws IOException
+    /**
+     * Is checkpoint {@code seq} the one a {@code --latest} failover added, and the newest durable
+     * data? Then it took a seq the primary's journal may hold too: a group that replicated from that
+     * journal again would skip the primary's entry at that seq, so the failover must not roll back.
+     */
+    private static boolean isOwnCheckpoint(final Group group, final long seq)
     {
-        final List<dev.replicator.target.image.Checkpoint> checkpoints = group.store().checkpoints();
-        final long durable = group.store().lastSeq();
-        if (!checkpoints.isEmpty() && checkpoints.get(checkpoints.size() - 1).seq() >= durable)
+        final Optional<Checkpoint> image = group.store().checkpoint(seq);
+        return image.isPresent() && LATEST_LABEL.equals(image.get().label()) && seq == group.store().lastSeq();
+    }
+
+    /**
+     * The target stopped while a failover was producing its recovery volumes: they are incomplete and
+     * were never handed out (failover answers only once they are complete, and it creates them new, so
+     * they are its own). They are deleted, and the failover is rolled back (the group replicates again
+     * at the bumped epoch, as after a failover that fails; the admin runs failover again), except when
+     * its image is a checkpoint the failover added itself ({@code --latest} beyond the last checkpoint):
+     * that checkpoint took a seq the primary's journal may hold too, so replicating from that journal
+     * again would skip the primary's entry at that seq. Then the failover is completed instead, the
+     * volumes produced again; failback later gives the primary a new journal after the target's seq.
+     *
+     * @return true if the group is now failed over with complete recovery volumes.
+     */
+    private static boolean finishInterrupted(final Group group) throws IOException
+    {
+        group.lock().lock();
+        try
         {
-            return checkpoints.get(checkpoints.size() - 1).seq();
+            final GroupState state = group.state();
+            final Path dir = group.dir().resolve(FAILOVER_DIR);
+            final long imageSeq = state.failover().imageSeq();
+            final List<Path> recoveryPaths = paths(state.failover().recoveryPaths());
+            for (final Path path : recoveryPaths)
+            {
+                Files.deleteIfExists(path);
+            }
+            if (!isOwnCheckpoint(group, imageSeq))
+            {
+                group.updateState(state.withReplicating(state.epoch(), state.journalId()));
+                deleteTree(dir);
+                LOG.warn("group={} epoch={} the failover to image seq={} was interrupted before its recovery " +
+                    "volumes {} were complete: rolled back, the partial volumes deleted; the group replicates " +
+                    "again (run failover again)", state.name(), state.epoch(), imageSeq, state.failover().recoveryPaths());
+                return false;
+            }
+            LOG.warn("group={} epoch={} the failover to image seq={} was interrupted before its recovery volumes " +
+                "were complete; its image is its own checkpoint, so it is completed: producing {} again", state.name(),
+                state.epoch(), imageSeq, state.failover().recoveryPaths());
+            try
+            {
+                produce(group, imageSeq, recoveryPaths, dir, null);
+                Files.delete(dir.resolve(PRODUCING_MARKER));
+                AtomicFiles.fsyncDirectory(dir);
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                LOG.error("group={} epoch={} could not produce the recovery volumes of the interrupted failover " +
+                    "({}); failback is refused until a restart produces them", state.name(), state.epoch(),
+                    ex.toString());
+                return false;
+            }
+            LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
+                state.name(), state.epoch(), state.failover().recoveryPaths());
+            return true;
         }
-        final long seq = durable + 1;
-        group.store().addCheckpoint(seq, System.currentTimeMillis(), "failover-latest");
-        group.store().commit(seq);
-        return seq;
+        finally
+        {
+            group.lock().unlock();
+        }
     }
 
     private static void fence(final Group group, final long epoch)
