@@ -30,10 +30,7 @@ class CorruptFrameTest
     void corruptFramesAreRejectedAndResentSoTheImageIsExact() throws Exception
     {
         final Path volume = dir.resolve("v.img");
-        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(volume.toFile(), "rw"))
-        {
-            file.setLength(8 << 20);
-        }
+        LoopbackCluster.sparseVolume(volume, 8 << 20);
         LoopbackCluster.writeRandomRuns(volume, 2048, 300, new Random(5));
         final String expected = sha256(volume);
         try (Target target = new Target(new TargetConfig(new HostPort("127.0.0.1", 0), dir.resolve("target"), 16,

@@ -18,7 +18,6 @@ import dev.replicator.target.TargetConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,10 +42,7 @@ class DamagedFrameLengthTest
     void anIdleAgentNoticesADamagedFrameLengthWithinTenHeartbeats() throws Exception
     {
         final Path volume = dir.resolve("v.img");
-        try (RandomAccessFile file = new RandomAccessFile(volume.toFile(), "rw"))
-        {
-            file.setLength(4 << 20);
-        }
+        LoopbackCluster.sparseVolume(volume, 4 << 20);
         // The target sends an idle agent its WELCOME, then a 32-byte HEARTBEAT per heartbeat. Byte 2
         // of the third heartbeat's length, bit 4: a length of 32 becomes 32 + 1 MiB.
         final int welcome = FrameDescriptor.HEADER_LENGTH + Json.encode(new Messages.Welcome(GROUP, 1, 0)).length;

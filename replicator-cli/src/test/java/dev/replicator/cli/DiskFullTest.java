@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,10 +43,7 @@ class DiskFullTest
         try
         {
             final Path volume = dir.resolve("v.img");
-            try (RandomAccessFile file = new RandomAccessFile(volume.toFile(), "rw"))
-            {
-                file.setLength(VOLUME_BYTES);
-            }
+            LoopbackCluster.sparseVolume(volume, VOLUME_BYTES);
             try (Target target = new Target(new TargetConfig(new HostPort("127.0.0.1", 0), disk.resolve("data"), 64,
                 200, 200)).start())
             {

@@ -17,7 +17,6 @@ import dev.replicator.target.image.ImageStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -71,10 +70,7 @@ class FaultProxySoakTest
             " (replay with -Dreplicator.soak.seed=" + seed + ")");
         final long startNs = System.nanoTime();
         final Path volume = dir.resolve("v.img");
-        try (RandomAccessFile file = new RandomAccessFile(volume.toFile(), "rw"))
-        {
-            file.setLength(VOLUME_BYTES);
-        }
+        LoopbackCluster.sparseVolume(volume, VOLUME_BYTES);
         final Random random = new Random(seed);
         final byte[] model = new byte[VOLUME_BYTES];
         final List<CheckpointImage> images = new ArrayList<>();

@@ -10,7 +10,6 @@ import dev.replicator.target.TargetConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.RandomAccessFile;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -33,10 +32,7 @@ class JournalOverflowTest
     void shouldSwitchToBitmapModeWhenTheJournalIsFullAndResyncOnReconnect() throws Exception
     {
         final Path volume = dir.resolve("v.img");
-        try (RandomAccessFile file = new RandomAccessFile(volume.toFile(), "rw"))
-        {
-            file.setLength(VOLUME_BYTES);
-        }
+        LoopbackCluster.sparseVolume(volume, VOLUME_BYTES);
         final int port;
         try (ServerSocket socket = new ServerSocket(0))
         {

@@ -192,6 +192,16 @@ final class LoopbackCluster implements AutoCloseable
         return written;
     }
 
+    /** A new sparse file of {@code bytes} (all zeros), the volume of an in-process test. */
+    static Path sparseVolume(final Path file, final long bytes) throws IOException
+    {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
+        {
+            raf.setLength(bytes);
+        }
+        return file;
+    }
+
     static String sha256(final Path file) throws IOException
     {
         try

@@ -34,10 +34,7 @@ class SplitBrainTest
     void aPrimaryFencedWhileShippingIsRefusedAndItsLaterWritesGoBackByFailback() throws Exception
     {
         final Path volume = dir.resolve("v.img");
-        try (RandomAccessFile file = new RandomAccessFile(volume.toFile(), "rw"))
-        {
-            file.setLength(VOLUME_BYTES);
-        }
+        LoopbackCluster.sparseVolume(volume, VOLUME_BYTES);
         try (Target target = new Target(new TargetConfig(new HostPort("127.0.0.1", 0), dir.resolve("target"), 64,
             100, 100)).start())
         {
