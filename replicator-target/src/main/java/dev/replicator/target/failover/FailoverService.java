@@ -140,7 +140,8 @@ public final class FailoverService implements AutoCloseable
             AtomicFiles.writeString(marker, Long.toString(seq));
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
-                new GroupState.FailoverRecord(seq, System.currentTimeMillis(), epoch, pathNames)));
+                new GroupState.FailoverRecord(seq, System.currentTimeMillis(), epoch, pathNames,
+                    group.store().lastSeq())));
             LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, seq);
             fence(group, epoch);
             try

@@ -30,11 +30,21 @@ public record GroupState(
     /**
      * The failover in force.
      *
-     * @param imageSeq       the checkpoint the recovery volumes were produced from.
+     * @param imageSeq          the checkpoint the recovery volumes were produced from.
+     * @param primaryDurableSeq the durable seq when the primary was fenced.
      * @param recoveryPaths  per volume, where the recovery volume is (on the target host).
      */
-    public record FailoverRecord(long imageSeq, long atMs, long epoch, List<String> recoveryPaths)
+    public record FailoverRecord(long imageSeq, long atMs, long epoch, List<String> recoveryPaths, long primaryDurableSeq)
     {
+        /**
+         * The last seq the primary's journal had made durable here when it was fenced. The old primary's
+         * unshipped tail starts after it, whatever seqs the target assigns itself later (a --latest
+         * checkpoint, failback writes): 0 in records written before this field existed.
+         */
+        public long tailAfterSeq(final long fallback)
+        {
+            return primaryDurableSeq > 0 ? primaryDurableSeq : fallback;
+        }
     }
 
     public static GroupState read(final Path groupDir) throws IOException

@@ -166,8 +166,12 @@ public final class AgentSession implements Runnable
                     previous.channel().close();
                 }
                 group.demoted(link, hello.journalId());
+                // The tail the old primary must report starts where its shipping stopped, not at seqs the
+                // target assigned itself since (a --latest checkpoint, an interrupted failback's writes).
+                final long tailAfter = state.failover() == null ? durable : state.failover().tailAfterSeq(durable);
                 refuse(Messages.RefusalCode.DEMOTED, "group '" + state.name() + "' failed over at epoch " +
-                    state.epoch() + "; this primary is demoted and must not ship until failback", state.epoch(), durable);
+                    state.epoch() + "; this primary is demoted and must not ship until failback", state.epoch(),
+                    tailAfter);
                 LOG.warn("group={} epoch={} old primary {} (epoch {}) is back: refused as demoted, kept for failback",
                     state.name(), state.epoch(), hello.agentName(), hello.epoch());
                 return Decision.DEMOTED;
