@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.replicator.agent.Agent;
 import dev.replicator.agent.AgentConfig;
 import dev.replicator.core.config.HostPort;
-import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.Json;
 import dev.replicator.target.Target;
 import dev.replicator.target.TargetConfig;
@@ -48,13 +47,7 @@ class DiskFullTest
                 200, 200)).start())
             {
                 final String address = "127.0.0.1:" + target.port();
-                final AgentConfig config = AgentConfig.builder()
-                    .group("d")
-                    .target(new HostPort("127.0.0.1", target.port()))
-                    .stateDir(dir.resolve("agent"))
-                    .volume(new VolumeSpec("v", volume, VOLUME_BYTES, 4096))
-                    .capture(AgentConfig.Capture.API)
-                    .scanIntervalMs(100)
+                final AgentConfig config = LoopbackCluster.apiAgent("d", target.port(), dir.resolve("agent"), volume, VOLUME_BYTES)
                     .build();
                 final Random random = new Random(23);
                 try (Agent agent = new Agent(config).start())

@@ -4,7 +4,6 @@ import dev.replicator.agent.Agent;
 import dev.replicator.agent.AgentConfig;
 import dev.replicator.agent.AgentStatus;
 import dev.replicator.core.config.HostPort;
-import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.target.Target;
 import dev.replicator.target.TargetConfig;
 import org.junit.jupiter.api.Test;
@@ -38,13 +37,7 @@ class JournalOverflowTest
         {
             port = socket.getLocalPort();
         }
-        final AgentConfig config = AgentConfig.builder()
-            .group("o")
-            .target(new HostPort("127.0.0.1", port))
-            .stateDir(dir.resolve("agent"))
-            .volume(new VolumeSpec("v", volume, VOLUME_BYTES, 4096))
-            .capture(AgentConfig.Capture.API)
-            .scanIntervalMs(100)
+        final AgentConfig config = LoopbackCluster.apiAgent("o", port, dir.resolve("agent"), volume, VOLUME_BYTES)
             .maxUnshippedBytes(LIMIT_BYTES)
             .build();
         final Random random = new Random(17);

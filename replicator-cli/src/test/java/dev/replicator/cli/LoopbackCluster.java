@@ -192,6 +192,19 @@ final class LoopbackCluster implements AutoCloseable
         return written;
     }
 
+    /** An in-process agent writing through the API to one volume {@code v}, shipping to 127.0.0.1:{@code port}. */
+    static dev.replicator.agent.AgentConfig.Builder apiAgent(
+        final String group, final int port, final Path stateDir, final Path volume, final long bytes)
+    {
+        return dev.replicator.agent.AgentConfig.builder()
+            .group(group)
+            .target(new dev.replicator.core.config.HostPort("127.0.0.1", port))
+            .stateDir(stateDir)
+            .volume(new dev.replicator.core.volume.VolumeSpec("v", volume, bytes, BLOCK))
+            .capture(dev.replicator.agent.AgentConfig.Capture.API)
+            .scanIntervalMs(100);
+    }
+
     /** A new sparse file of {@code bytes} (all zeros), the volume of an in-process test. */
     static Path sparseVolume(final Path file, final long bytes) throws IOException
     {
