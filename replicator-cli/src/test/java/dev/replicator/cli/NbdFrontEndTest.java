@@ -51,6 +51,10 @@ class NbdFrontEndTest
             fill(model, 4 << 20, 64 << 10, 0xd4);
             fill(model, 4 << 20, 8 << 10, 0);
             assertThat(Arrays.equals(Files.readAllBytes(cluster.volume), model)).as("the agent's volume").isTrue();
+            // base:allocation: the zero runs are reported as such, so nbdcopy and qemu-img skip them.
+            final String map = Tool.run(30, "nbdinfo", "--map", uri).requireSuccess("nbdinfo --map").output();
+            assertThat(map.lines().map(l -> l.trim().replaceAll("\\s+", " ")).toList())
+                .containsExactlyElementsOf(expectedMap(model));
 
             final String image = cluster.checkpoint("after-qemu-io");
             assertThat(Arrays.equals(exportImage(cluster, image), model)).as("image %s", image).isTrue();
@@ -184,6 +188,26 @@ class NbdFrontEndTest
         final Cli.Result export = cluster.admin("images", "export", "--image", image, "--to", out.toString());
         assertThat(export.exitCode()).as(export.err()).isZero();
         return Files.readAllBytes(out);
+    }
+
+    /** nbdinfo --map lines for runs of zero and non-zero blocks: "offset length 2 zero" or "... 0 data". */
+    private static List<String> expectedMap(final byte[] model)
+    {
+        final List<String> lines = new ArrayList<>();
+        final byte[] zeros = new byte[BLOCK];
+        int runStart = 0;
+        for (int b = 0; b <= model.length / BLOCK; b++)
+        {
+            final boolean end = b == model.length / BLOCK;
+            final boolean zero = !end && Arrays.equals(model, b * BLOCK, (b + 1) * BLOCK, zeros, 0, BLOCK);
+            final boolean runZero = Arrays.equals(model, runStart, runStart + BLOCK, zeros, 0, BLOCK);
+            if (b * BLOCK > runStart && (end || zero != runZero))
+            {
+                lines.add(runStart + " " + (b * BLOCK - runStart) + (runZero ? " 2 zero" : " 0 data"));
+                runStart = b * BLOCK;
+            }
+        }
+        return lines;
     }
 
     private static boolean isBlockOf(final byte[] bytes, final int block, final byte[] source)
