@@ -13,6 +13,7 @@
 #   BENCH_TARGET=0                 no target: the agent journals but ships nowhere
 #   BENCH_JFR=FILE                 record the agent with Java Flight Recorder (profile settings) into FILE
 # Last line: seq_mb_s=.. nbdkit_seq_mb_s=.. seq_ratio=.. rand_iops=.. nbdkit_rand_iops=.. rand_ratio=..
+#            seq_cpu_s_per_gib=.. nbdkit_seq_cpu_s_per_gib=..  (CPU of the serving process per GiB written)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,14 +70,23 @@ fio_run() {
   jq -r '.jobs[0].write | "\(.bw_bytes / 1000000) \(.iops)"' "$WORK/$name.json"
 }
 
-# bench SIDE URI: warm-up, then the seq and rand jobs; sets SEQ_MB_S and RAND_IOPS.
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+# bench SIDE URI PID: warm-up, then the seq and rand jobs; sets SEQ_MB_S, SEQ_CPU_S_GIB and RAND_IOPS.
+# CPU per GiB of the server process does not depend on how busy the machine is, unlike MB/s.
 bench() {
-  local side=$1 uri=$2
+  local side=$1 uri=$2 pid=$3 cpu0 cpu1
   fio_run "$side-warmup" "$uri" write 1m 16 >/dev/null
+  cpu0=$(cpu_seconds "$pid")
   read -r SEQ_MB_S _ < <(fio_run "$side-seq" "$uri" write 1m 16)
+  cpu1=$(cpu_seconds "$pid")
+  SEQ_CPU_S_GIB=$(awk -v a="$cpu0" -v b="$cpu1" -v m="$SIZE_MIB" 'BEGIN { printf "%.2f", (b - a) * 1024 / m }')
   read -r _ RAND_IOPS < <(fio_run "$side-rand" "$uri" randwrite 4k 32 --time_based --runtime="$RAND_SECONDS" \
       --randrepeat=0)
-  printf '%-7s seq %8.1f MB/s   rand %9.0f IOPS\n' "$side" "$SEQ_MB_S" "$RAND_IOPS"
+  printf '%-7s seq %8.1f MB/s (%s CPU s/GiB)   rand %9.0f IOPS\n' "$side" "$SEQ_MB_S" "$SEQ_CPU_S_GIB" "$RAND_IOPS"
 }
 
 VOLUME="$WORK/disk0.img"
@@ -110,8 +120,9 @@ REPLICATOR_JAVA_OPTS="${REPLICATOR_JAVA_OPTS:-} $JFR_OPTS" "$R" agent run --conf
 AGENT_PID=$!
 AGENT_URI="nbd://127.0.0.1:$NBD_PORT/disk0"
 wait_for 60 nbdinfo --size "$AGENT_URI"
-bench agent "$AGENT_URI"
+bench agent "$AGENT_URI" "$AGENT_PID"
 AGENT_SEQ=$SEQ_MB_S
+AGENT_CPU=$SEQ_CPU_S_GIB
 AGENT_RAND=$RAND_IOPS
 kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 if [ -n "$TARGET_PID" ]; then kill "$TARGET_PID"; wait "$TARGET_PID" 2>/dev/null || true; TARGET_PID=""; fi
@@ -122,8 +133,10 @@ nbdkit --foreground --port="$KIT_PORT" --ipaddr=127.0.0.1 --exportname=disk0 fil
 NBDKIT_PID=$!
 KIT_URI="nbd://127.0.0.1:$KIT_PORT/disk0"
 wait_for 30 nbdinfo --size "$KIT_URI"
-bench nbdkit "$KIT_URI"
+bench nbdkit "$KIT_URI" "$NBDKIT_PID"
 
-awk -v as="$AGENT_SEQ" -v ks="$SEQ_MB_S" -v ar="$AGENT_RAND" -v kr="$RAND_IOPS" 'BEGIN {
-  printf "seq_mb_s=%.1f nbdkit_seq_mb_s=%.1f seq_ratio=%.2f rand_iops=%.0f nbdkit_rand_iops=%.0f rand_ratio=%.2f\n",
-    as, ks, as / ks, ar, kr, ar / kr }'
+echo "bench-nbd: load after the run $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v as="$AGENT_SEQ" -v ks="$SEQ_MB_S" -v ar="$AGENT_RAND" -v kr="$RAND_IOPS" -v ac="$AGENT_CPU" \
+    -v kc="$SEQ_CPU_S_GIB" 'BEGIN {
+  printf "seq_mb_s=%.1f nbdkit_seq_mb_s=%.1f seq_ratio=%.2f rand_iops=%.0f nbdkit_rand_iops=%.0f rand_ratio=%.2f " \
+    "seq_cpu_s_per_gib=%.2f nbdkit_seq_cpu_s_per_gib=%.2f\n", as, ks, as / ks, ar, kr, ar / kr, ac, kc }'
