@@ -197,6 +197,24 @@ class NbdServerTest
         }
     }
 
+    @Test
+    void connectionsDyingMidPayloadGiveBackTheirShareOfThePayloadBudget() throws Exception
+    {
+        // Each sends a 32 MiB WRITE header and half its payload, then hangs up: 8 x 32 MiB is twice
+        // the server's budget, so a leaked share would leave the next client waiting forever.
+        for (int i = 0; i < 8; i++)
+        {
+            try (SocketChannel client = connectAndPick("disk0"))
+            {
+                write(client, request(NbdProtocol.CMD_WRITE, 0, 32 << 20));
+                write(client, ByteBuffer.allocate(16 << 20));
+            }
+        }
+        Await.until(() -> server.connectionCount() == 0, Duration.ofSeconds(10), "connections to close");
+        Tool.run(30, "qemu-io", "-f", "raw", "-c", "write -P 0x31 0 8M", uri("disk0"))
+            .requireSuccess("a write after the dead connections");
+    }
+
     private void qemuIoStillWorks() throws Exception
     {
         Tool.run(30, "qemu-io", "-f", "raw", "-c", "write -P 0x99 0 4k", "-c", "read -P 0x99 0 4k", uri("disk0"))
