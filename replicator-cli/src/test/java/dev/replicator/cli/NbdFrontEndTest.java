@@ -172,7 +172,7 @@ class NbdFrontEndTest
     }
 
     @Test
-    void nbdFrontWithScanCaptureIsOneSentenceAndExitTwo() throws IOException
+    void nbdFrontConfigMistakesAreOneSentenceAndExitTwo() throws IOException
     {
         Files.write(dir.resolve("v.img"), new byte[8192]);
         final Path config = dir.resolve("agent.conf");
@@ -182,6 +182,19 @@ class NbdFrontEndTest
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.err()).contains("'capture': must be api when volume.v.front = nbd");
         assertThat(result.err().strip().lines().count()).isEqualTo(1);
+
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.v.path = v.img\n" +
+            "volume.v.nbd.listen = 127.0.0.1:10809\n");
+        final Cli.Result orphan = Cli.run("agent", "run", "--config", config.toString());
+        assertThat(orphan.exitCode()).isEqualTo(2);
+        assertThat(orphan.err()).contains("'volume.v.nbd.listen': is set but volume.v.front is not nbd");
+
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.v.path = v.img\nvolume.v.front = nbd\n" +
+            "volume.v.nbd.listen = 127.0.0.1:99999\n");
+        final Cli.Result badPort = Cli.run("agent", "run", "--config", config.toString());
+        assertThat(badPort.exitCode()).isEqualTo(2);
+        assertThat(badPort.err()).contains("port 99999 in '127.0.0.1:99999' is outside 0-65535");
+        assertThat(Files.exists(dir.resolve("state"))).isFalse();
     }
 
     /** Rewrites agent.conf with an NBD front on a free port, starts both sides, returns the export's URI. */
