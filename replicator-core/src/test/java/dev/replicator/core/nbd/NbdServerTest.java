@@ -139,6 +139,18 @@ class NbdServerTest
     }
 
     @Test
+    void nbdcopySkipsTheZeroRunsSoItsCopyStaysSparse() throws Exception
+    {
+        Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x42 1M 1M", uri("disk0")).requireSuccess("qemu-io");
+        final Path copy = dir.resolve("copy.img");
+        Tool.run(60, "nbdcopy", uri("disk0"), copy.toString()).requireSuccess("nbdcopy");
+        assertThat(Arrays.equals(Files.readAllBytes(copy), Files.readAllBytes(file))).isTrue();
+        final String du = Tool.run(30, "du", "--block-size=1", copy.toString()).requireSuccess("du").output();
+        final long allocated = Long.parseLong(du.trim().split("\\s+")[0]);
+        assertThat(allocated).as("bytes allocated by the 8 MiB copy of 1 MiB of data").isLessThan(2L << 20);
+    }
+
+    @Test
     void unixSocketServesTheSameExport() throws Exception
     {
         final Path socket = dir.resolve("nbd.sock");
