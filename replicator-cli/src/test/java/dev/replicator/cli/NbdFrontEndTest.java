@@ -197,6 +197,20 @@ class NbdFrontEndTest
         assertThat(Files.exists(dir.resolve("state"))).isFalse();
     }
 
+    @Test
+    void anNbdFrontDefaultsToApiCaptureAndResolvesAUnixSocketAgainstTheConfigDirectory() throws IOException
+    {
+        Files.write(dir.resolve("v.img"), new byte[8192]);
+        Files.write(dir.resolve("w.img"), new byte[8192]);
+        final Path config = dir.resolve("agent.conf");
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.v.path = v.img\nvolume.v.front = nbd\n" +
+            "volume.v.nbd.listen = unix:run/v.sock\nvolume.w.path = w.img\nvolume.w.front = nbd\n");
+        final dev.replicator.agent.AgentConfig loaded = dev.replicator.agent.AgentConfig.load(config);
+        assertThat(loaded.capture()).isEqualTo(dev.replicator.agent.AgentConfig.Capture.API);
+        assertThat(loaded.nbdFronts().get("v").unixPath()).isEqualTo(dir.resolve("run/v.sock").toAbsolutePath());
+        assertThat(loaded.nbdFronts().get("w").toString()).isEqualTo("127.0.0.1:10809");
+    }
+
     /** Rewrites agent.conf with an NBD front on a free port, starts both sides, returns the export's URI. */
     private String startWithNbdFront(final LoopbackCluster cluster) throws Exception
     {
