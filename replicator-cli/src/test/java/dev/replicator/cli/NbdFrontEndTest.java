@@ -198,6 +198,38 @@ class NbdFrontEndTest
     }
 
     @Test
+    void aDemotedAgentRefusesHostWritesUntilFailbackMakesItPrimaryAgain() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, VOLUME_MIB))
+        {
+            final String uri = startWithNbdFront(cluster);
+            Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x61 0 256k", uri).requireSuccess("qemu-io");
+            final String image = cluster.checkpoint("before-disaster");
+            cluster.killAgentHard();
+            final Path recovery = dir.resolve("recovery.img");
+            final Cli.Result failover = cluster.admin("failover", "--group", LoopbackCluster.GROUP, "--image", image,
+                "--to", recovery.toString());
+            assertThat(failover.exitCode()).as(failover.err()).isZero();
+
+            cluster.startAgent();
+            cluster.agent().awaitLog("demoted", java.time.Duration.ofSeconds(60));
+            final byte[] before = Files.readAllBytes(cluster.volume);
+            final Tool.Result refused = Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x62 0 4k", uri);
+            assertThat(refused.exitCode()).as(refused.output()).isNotZero();
+            assertThat(refused.output()).contains("Operation not permitted");
+            assertThat(Arrays.equals(Files.readAllBytes(cluster.volume), before)).as("the demoted volume").isTrue();
+
+            final Cli.Result failback = cluster.admin("failback", "--group", LoopbackCluster.GROUP, "--execute");
+            assertThat(failback.exitCode()).as(failback.err()).isZero();
+            Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x63 8k 4k", uri)
+                .requireSuccess("qemu-io after failback");
+            final String after = cluster.checkpoint("after-failback");
+            assertThat(Arrays.equals(exportImage(cluster, after), Files.readAllBytes(cluster.volume)))
+                .as("image %s after failback", after).isTrue();
+        }
+    }
+
+    @Test
     void anNbdFrontDefaultsToApiCaptureAndResolvesAUnixSocketAgainstTheConfigDirectory() throws IOException
     {
         Files.write(dir.resolve("v.img"), new byte[8192]);
