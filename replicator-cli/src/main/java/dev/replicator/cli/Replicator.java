@@ -29,7 +29,7 @@ import java.util.concurrent.CountDownLatch;
  * and admin commands that talk to a target over its admin protocol. Exit codes: 0 ok, 1 runtime
  * failure, 2 bad input.
  */
-@Command(name = "replicator", mixinStandardHelpOptions = true, version = "replicator 0.1.0",
+@Command(name = "replicator", mixinStandardHelpOptions = true, versionProvider = Replicator.Version.class,
     description = "Block replication with point-in-time images, failover and delta failback.",
     subcommands = {
         Replicator.TargetCommand.class,
@@ -78,6 +78,17 @@ public final class Replicator implements Callable<Integer>
     {
         spec.commandLine().usage(spec.commandLine().getOut());
         return 2;
+    }
+
+    /** {@code --version}: the build's version, from the jar manifest ("dev" when run from classes). */
+    static final class Version implements CommandLine.IVersionProvider
+    {
+        @Override
+        public String[] getVersion()
+        {
+            final String version = Replicator.class.getPackage().getImplementationVersion();
+            return new String[] {"replicator " + (version == null ? "dev" : version)};
+        }
     }
 
     /** Where admin commands find the target. */
