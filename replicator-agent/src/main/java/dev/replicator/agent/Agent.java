@@ -11,6 +11,7 @@ import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalConfig;
+import dev.replicator.core.metrics.MetricsEndpoint;
 import net.openhft.chronicle.queue.RollCycles;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.FrameChannel;
@@ -61,6 +62,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private Shipper shipper;
     private Thread shipperThread;
     private Thread scanThread;
+    private MetricsEndpoint metrics;
     private volatile boolean running;
 
     public Agent(final AgentConfig config)
@@ -101,6 +103,20 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         running = true;
         shipper = new Shipper(this, config.group(), config.agentName(), config.target(), config.windowFrames(),
             config.frameBytes(), config.heartbeatIntervalMs());
+        if (config.metricsListen() != null)
+        {
+            try
+            {
+                metrics = AgentMetrics.serve(this, config.metricsListen());
+            }
+            catch (final IOException ex)
+            {
+                closeQuietly();
+                throw ex;
+            }
+            LOG.info("group={} metrics on http://{}:{}/metrics", config.group(), config.metricsListen().host(),
+                metrics.port());
+        }
         shipperThread = new Thread(shipper, "shipper-" + config.group());
         shipperThread.start();
         // In API mode the loop only resyncs blocks recorded in bitmap mode.
@@ -200,6 +216,34 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             scanCapture.lastCheckpointSeq(), scanCapture.scans(), scanCapture.lastScanChangedBlocks(),
             scanCapture.lastScanEndMs(), j.sizeBytes(), changeLog.mode().name(), changeLog.unshippedBytes(),
             changeLog.dirtyBlocks(), lastError);
+    }
+
+    /** The figures sent to the target with every heartbeat, and exported as metrics. */
+    @Override
+    public Messages.AgentStats stats()
+    {
+        final Journal j = journal;
+        return new Messages.AgentStats(j.lastSeq(), ackedSeq, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()),
+            changeLog.unshippedBytes(), changeLog.maxUnshippedBytes(), j.sizeBytes(), changeLog.mode().name(),
+            changeLog.dirtyBlocks(), changeLog.dirtyBytes(), scanCapture.lastCheckpointSeq());
+    }
+
+    /** The shipper, for its counters and latency histogram; null before {@link #start()}. */
+    Shipper shipper()
+    {
+        return shipper;
+    }
+
+    ChangeLog changeLog()
+    {
+        return changeLog;
+    }
+
+    /** The port the metrics endpoint listens on, or -1 if it is off. */
+    public int metricsPort()
+    {
+        final MetricsEndpoint endpoint = metrics;
+        return endpoint == null ? -1 : endpoint.port();
     }
 
     private void writeStatus()
@@ -357,6 +401,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public void close()
     {
         running = false;
+        if (metrics != null)
+        {
+            metrics.close();
+        }
         if (shipper != null)
         {
             shipper.stop();

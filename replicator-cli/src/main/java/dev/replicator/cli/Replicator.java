@@ -100,6 +100,18 @@ public final class Replicator implements Callable<Integer>
 
         AdminClient client() throws CliException
         {
+            try
+            {
+                return new AdminClient(HostPort.parse(address(), "--target"));
+            }
+            catch (final ConfigException ex)
+            {
+                throw new CliException(2, ex.getMessage());
+            }
+        }
+
+        String address()
+        {
             String address = target;
             if (address == null)
             {
@@ -109,14 +121,7 @@ public final class Replicator implements Callable<Integer>
             {
                 address = "127.0.0.1:" + HostPort.DEFAULT_TARGET_PORT;
             }
-            try
-            {
-                return new AdminClient(HostPort.parse(address, "--target"));
-            }
-            catch (final ConfigException ex)
-            {
-                throw new CliException(2, ex.getMessage());
-            }
+            return address;
         }
     }
 
@@ -250,7 +255,8 @@ public final class Replicator implements Callable<Integer>
 
     // ---------------------------------------------------------------- admin
 
-    @Command(name = "status", description = "Show every group at the target: role, epoch, seq, images, failover.")
+    @Command(name = "status", description = "Show every group and volume at the target: role, epoch, connection, "
+        + "RPO lag, throughput, journal use, backlog with ETA, last checkpoint, bitmap mode.")
     static final class StatusCommand implements Callable<Integer>
     {
         @CommandLine.Mixin
@@ -259,39 +265,76 @@ public final class Replicator implements Callable<Integer>
         @Option(names = "--json", description = "print JSON")
         boolean json;
 
+        @Option(names = "--watch", description = "refresh until Ctrl-C")
+        boolean watch;
+
+        @Option(names = "--interval", paramLabel = "S", defaultValue = "2",
+            description = "seconds between refreshes with --watch (default: ${DEFAULT-VALUE})")
+        double intervalSeconds;
+
+        @Option(names = "--count", paramLabel = "N", defaultValue = "0",
+            description = "with --watch, stop after N refreshes (default: until Ctrl-C)")
+        int count;
+
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = request(target, "status", Map.of());
-            if (json)
+            if (intervalSeconds < 0.1 || intervalSeconds > 86_400)
             {
-                System.out.println(Json.pretty(data));
+                throw new CliException(2, "--interval must be between 0.1 and 86400 seconds");
+            }
+            if (count < 0)
+            {
+                throw new CliException(2, "--count must not be negative");
+            }
+            if (!watch)
+            {
+                print(request(target, "status", Map.of()));
                 return 0;
             }
-            for (final JsonNode group : data.get("groups"))
+            final boolean terminal = System.console() != null;
+            final long intervalNs = (long)(intervalSeconds * 1e9);
+            for (int i = 0; count == 0 || i < count; i++)
             {
-                System.out.printf("group %-12s %-11s epoch %-3d durable seq %-10d images %-4d latest %s%n",
-                    group.get("group").asText(), group.get("role").asText(), group.get("epoch").asLong(),
-                    group.get("durableSeq").asLong(), group.get("images").asInt(),
-                    group.path("latestImage").asText("-"));
-                System.out.printf("  primary %s, demoted primary %s%n",
-                    group.get("primaryConnected").asBoolean() ? "connected (" + group.get("primaryAgent").asText() + ")" :
-                        "not connected",
-                    group.get("demotedPrimaryConnected").asBoolean() ? "connected" : "not connected");
-                if (!group.path("paused").isNull() && !group.path("paused").isMissingNode())
+                final long startNs = System.nanoTime();
+                if (terminal)
                 {
-                    System.out.println("  REPLICATION PAUSED: " + group.get("paused").asText());
+                    // Clear the screen and home the cursor: the table refreshes in place.
+                    System.out.print("\033[H\033[2J");
                 }
-                if (group.has("failover"))
+                else if (i > 0)
                 {
-                    final JsonNode fo = group.get("failover");
-                    System.out.printf("  failed over to %s at %s; recovery volumes %s; %d blocks written since%n",
-                        fo.get("image").asText(), fo.get("at").asText(), fo.get("recoveryPaths"),
-                        fo.path("blocksWrittenSinceFailover").asLong());
+                    System.out.println();
+                }
+                System.out.println("replicator status of " + target.address() + " at " +
+                    java.time.LocalTime.now().withNano(0) + " (every " + intervalSeconds + " s; Ctrl-C ends)");
+                try
+                {
+                    print(request(target, "status", Map.of()));
+                }
+                catch (final CliException ex)
+                {
+                    // A watch outlives a target restart: say so and keep watching.
+                    System.out.println("replicator: " + ex.getMessage());
+                }
+                System.out.flush();
+                if (count != 0 && i == count - 1)
+                {
+                    break;
+                }
+                final long deadlineNs = startNs + intervalNs;
+                long remainingNs;
+                while ((remainingNs = deadlineNs - System.nanoTime()) > 0)
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(remainingNs);
                 }
             }
-            System.out.println("corrupt frames rejected: " + data.get("corruptFramesRejected").asLong());
             return 0;
+        }
+
+        private void print(final JsonNode data)
+        {
+            System.out.print(json ? Json.pretty(data) + System.lineSeparator() : StatusTable.render(data));
         }
     }
 

@@ -12,6 +12,7 @@ import dev.replicator.core.wire.FingerprintsCodec;
 import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.core.wire.ProtocolException;
+import io.prometheus.metrics.core.metrics.Histogram;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.slf4j.Logger;
@@ -55,7 +56,14 @@ public final class Shipper implements Runnable
     private final IdleStrategy idle = new BackoffIdleStrategy(
         100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
     private final Object ackMonitor = new Object();
-    private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+    /** {last seq of the frame, System.nanoTime() when it was sent} of unacknowledged frames. */
+    private final ArrayDeque<long[]> inflight = new ArrayDeque<>();
+    private final Histogram roundTripSeconds = Histogram.builder()
+        .name("replicator_agent_ship_round_trip_seconds")
+        .help("Time from sending a data frame to the target's acknowledgement that it is durable")
+        .classicExponentialUpperBounds(0.0001, 2, 16)
+        .classicOnly()
+        .build();
 
     private volatile boolean running = true;
     private volatile FrameChannel current;
@@ -63,7 +71,9 @@ public final class Shipper implements Runnable
     private volatile IOException connectionError;
     private long epoch;
     private long framesSent;
+    private volatile long bytesSent;
     private long lastSendMs;
+    private long lastStatsMs;
     private boolean loggedUnreachable;
     private String lastLoggedMessage = "";
     private long lastLoggedMs;
@@ -90,6 +100,18 @@ public final class Shipper implements Runnable
     public long framesSent()
     {
         return framesSent;
+    }
+
+    /** Bytes of data frames written to the target since start (resends count again). */
+    public long bytesSent()
+    {
+        return bytesSent;
+    }
+
+    /** Send-to-durable-ack latency of data frames (exported by the agent's metrics endpoint). */
+    public Histogram roundTripSeconds()
+    {
+        return roundTripSeconds;
     }
 
     public void stop()
@@ -262,6 +284,7 @@ public final class Shipper implements Runnable
         {
             encoder.begin();
             lastSendMs = System.currentTimeMillis();
+            sendStats(channel, lastSendMs);
             while (running)
             {
                 checkConnection();
@@ -269,6 +292,11 @@ public final class Shipper implements Runnable
                 if (!encoder.isEmpty() && (entries == 0 || encoder.encodedBytes() >= frameBytes))
                 {
                     sendFrame(channel);
+                }
+                final long loopMs = System.currentTimeMillis();
+                if (loopMs - lastStatsMs >= heartbeatIntervalMs)
+                {
+                    sendStats(channel, loopMs);
                 }
                 if (entries == 0)
                 {
@@ -305,6 +333,12 @@ public final class Shipper implements Runnable
         }
     }
 
+    private void sendStats(final FrameChannel channel, final long nowMs) throws IOException
+    {
+        channel.send(MessageType.AGENT_STATS, epoch, ackedSeq, host.stats());
+        lastStatsMs = nowMs;
+    }
+
     private static int pollUnchecked(final JournalReader reader, final JournalEntryHandler handler) throws IOException
     {
         try
@@ -334,7 +368,7 @@ public final class Shipper implements Runnable
         {
             while (true)
             {
-                while (!inflight.isEmpty() && inflight.peekFirst() <= ackedSeq)
+                while (!inflight.isEmpty() && inflight.peekFirst()[0] <= ackedSeq)
                 {
                     inflight.pollFirst();
                 }
@@ -358,9 +392,12 @@ public final class Shipper implements Runnable
                     throw new IOException("interrupted while waiting for acknowledgements", ex);
                 }
             }
-            inflight.addLast(frameSeq);
+            inflight.addLast(new long[] {frameSeq, System.nanoTime()});
         }
-        channel.write(encoder.finish(MessageType.DATA, epoch));
+        final ByteBuffer frame = encoder.finish(MessageType.DATA, epoch);
+        final int frameLength = frame.remaining();
+        channel.write(frame);
+        bytesSent += frameLength;
         framesSent++;
         lastSendMs = System.currentTimeMillis();
         encoder.begin();
@@ -423,6 +460,11 @@ public final class Shipper implements Runnable
             if (seq > ackedSeq)
             {
                 ackedSeq = seq;
+            }
+            final long nowNs = System.nanoTime();
+            while (!inflight.isEmpty() && inflight.peekFirst()[0] <= seq)
+            {
+                roundTripSeconds.observe((nowNs - inflight.pollFirst()[1]) / 1e9);
             }
             ackMonitor.notifyAll();
         }

@@ -22,6 +22,7 @@ import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
 import dev.replicator.target.receive.TargetServer;
+import dev.replicator.target.status.StatusReporter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,18 +56,25 @@ public final class AdminHandler
     private final Groups groups;
     private final FailoverService failover;
     private final FailbackService failback;
-    private volatile TargetServer server;
+    private final StatusReporter statusReporter;
 
     public AdminHandler(final Groups groups, final FailoverService failover, final FailbackService failback)
     {
         this.groups = groups;
         this.failover = failover;
         this.failback = failback;
+        this.statusReporter = new StatusReporter(groups, failover);
     }
 
     public void server(final TargetServer server)
     {
-        this.server = server;
+        statusReporter.server(server);
+    }
+
+    /** What {@code status} answers; the metrics endpoint exports the same. */
+    public StatusReporter statusReporter()
+    {
+        return statusReporter;
     }
 
     public void handle(final FrameChannel channel, final Messages.AdminRequest request)
@@ -141,71 +149,7 @@ public final class AdminHandler
 
     private JsonNode status()
     {
-        final ObjectNode root = Json.mapper().createObjectNode();
-        final ArrayNode list = root.putArray("groups");
-        for (final Group group : groups.all())
-        {
-            group.lock().lock();
-            try
-            {
-                groupStatus(group, list.addObject());
-            }
-            finally
-            {
-                group.lock().unlock();
-            }
-        }
-        final TargetServer s = server;
-        root.put("corruptFramesRejected", s == null ? 0 : s.corruptFrames());
-        return root;
-    }
-
-    private void groupStatus(final Group group, final ObjectNode node)
-    {
-        final GroupState state = group.state();
-        node.put("group", state.name());
-        node.put("role", state.role().name());
-        node.put("epoch", state.epoch());
-        node.put("durableSeq", group.store().lastSeq());
-        node.put("paused", group.pausedReason());
-        final AgentLink primary = group.primary();
-        node.put("primaryConnected", primary != null && !primary.isClosed());
-        node.put("primaryAgent", primary == null ? null : primary.agentName());
-        final AgentLink demoted = group.demoted();
-        node.put("demotedPrimaryConnected", demoted != null && !demoted.isClosed());
-        node.put("failbackReportReceived", group.failbackReport() != null);
-        final List<Checkpoint> checkpoints = group.store().checkpoints();
-        node.put("images", checkpoints.size());
-        if (!checkpoints.isEmpty())
-        {
-            final Checkpoint last = checkpoints.get(checkpoints.size() - 1);
-            node.put("latestImage", new ImageId(state.name(), last.seq()).toString());
-            node.put("latestImageTime", Instant.ofEpochMilli(last.timestampMs()).toString());
-        }
-        final ArrayNode volumes = node.putArray("volumes");
-        for (final Messages.VolumeInfo info : state.volumes())
-        {
-            volumes.addObject().put("name", info.name()).put("sizeBytes", info.sizeBytes())
-                .put("blockSize", info.blockSize());
-        }
-        if (state.failover() != null)
-        {
-            final ObjectNode fo = node.putObject("failover");
-            fo.put("image", new ImageId(state.name(), state.failover().imageSeq()).toString());
-            fo.put("at", Instant.ofEpochMilli(state.failover().atMs()).toString());
-            final ArrayNode paths = fo.putArray("recoveryPaths");
-            state.failover().recoveryPaths().forEach(paths::add);
-            final RecoveryTracker tracker = failover.tracker(state.name());
-            if (tracker != null)
-            {
-                long written = 0;
-                for (int v = 0; v < state.volumes().size(); v++)
-                {
-                    written += tracker.written(v).cardinality();
-                }
-                fo.put("blocksWrittenSinceFailover", written);
-            }
-        }
+        return Json.mapper().valueToTree(statusReporter.report());
     }
 
     // ------------------------------------------------------------------ images
