@@ -159,8 +159,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                     final long seq = scanCapture.scanAndCheckpoint(null);
                     if (seq > 0)
                     {
-                        LOG.info("group={} scan journaled {} changed blocks, checkpoint seq={}", config.group(),
-                            scanCapture.lastScanChangedBlocks(), seq);
+                        LOG.info("group={} epoch={} seq={} scan journaled {} changed blocks and a checkpoint",
+                            config.group(), state.epoch(), seq, scanCapture.lastScanChangedBlocks());
                     }
                 }
                 writeStatus();
@@ -168,7 +168,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             catch (final IOException | RuntimeException ex)
             {
                 lastError = "scan failed: " + ex.getMessage();
-                LOG.error("group={} scan failed: {}", config.group(), ex.getMessage());
+                LOG.error("group={} epoch={} seq={} scan failed: {}", config.group(), state.epoch(), journal.lastSeq(),
+                    ex.getMessage());
             }
         }
     }
@@ -354,7 +355,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     {
         fatalRefusal = refused;
         lastError = refused.message();
-        LOG.error("group={} the target refused this agent: {}", config.group(), refused.message());
+        LOG.error("group={} epoch={} seq={} the target refused this agent ({}): {}; stopping", config.group(),
+            refused.epoch(), refused.durableSeq(), refused.code(), refused.message());
         writeStatus();
         running = false;
         stopped.countDown();
@@ -417,6 +419,11 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
         synchronized (this)
         {
+            if (journal != null && state != null)
+            {
+                LOG.info("group={} epoch={} seq={} agent stopping (target acknowledged seq={})", config.group(),
+                    state.epoch(), journal.lastSeq(), ackedSeq);
+            }
             writeStatusIfOpen();
             closeQuietly();
         }

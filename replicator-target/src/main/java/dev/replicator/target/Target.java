@@ -119,6 +119,7 @@ public final class Target implements AutoCloseable
         if (groups != null)
         {
             groups.close();
+            LOG.info("target stopped");
         }
     }
 }

@@ -159,10 +159,18 @@ public final class Shipper implements Runnable
                 }
                 logDisconnect(ex);
             }
+            catch (final dev.replicator.core.journal.JournalException ex)
+            {
+                // The journal names the damage and the last intact seq: a stack trace adds nothing.
+                LOG.error("group={} epoch={} seq={} cannot read the journal: {}; retrying", group, epoch, ackedSeq,
+                    ex.getMessage());
+                host.onConnectionChange(false, ex.getMessage());
+            }
             catch (final RuntimeException ex)
             {
-                // A bug or a journal failure must not silently stop shipping for good: say so, retry.
-                LOG.error("group={} shipper failed unexpectedly; reconnecting", group, ex);
+                // A bug must not silently stop shipping for good: say so, retry.
+                LOG.error("group={} epoch={} seq={} shipper failed unexpectedly; reconnecting", group, epoch, ackedSeq,
+                    ex);
                 host.onConnectionChange(false, ex.toString());
             }
             finally
@@ -190,7 +198,8 @@ public final class Shipper implements Runnable
         {
             if (!loggedUnreachable)
             {
-                LOG.warn("group={} target {} unreachable ({}); journaling locally and retrying", group, target, message);
+                LOG.warn("group={} epoch={} seq={} target {} unreachable ({}); journaling locally and retrying", group,
+                    host.epoch(), ackedSeq, target, message);
                 loggedUnreachable = true;
             }
             return;
@@ -199,8 +208,8 @@ public final class Shipper implements Runnable
         // A target that keeps refusing (paused, disk full) must not flood the log: say it once a minute.
         if (!message.equals(lastLoggedMessage) || nowMs - lastLoggedMs >= 60_000)
         {
-            LOG.warn("group={} connection to target {} lost: {}; will resume from the target's durable seq",
-                group, target, message);
+            LOG.warn("group={} epoch={} seq={} connection to target {} lost: {}; will resume from the target's " +
+                "durable seq", group, host.epoch(), ackedSeq, target, message);
             lastLoggedMessage = message;
             lastLoggedMs = nowMs;
         }
@@ -484,7 +493,7 @@ public final class Shipper implements Runnable
             }
             catch (final IOException | RuntimeException ex)
             {
-                LOG.warn("group={} checkpoint '{}' failed: {}", group, request.label(), ex.getMessage());
+                LOG.warn("group={} epoch={} checkpoint '{}' failed: {}", group, epoch, request.label(), ex.getMessage());
                 try
                 {
                     channel.send(MessageType.CHECKPOINT_TAKEN, epoch, -1,

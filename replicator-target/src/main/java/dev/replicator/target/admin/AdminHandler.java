@@ -102,17 +102,23 @@ public final class AdminHandler
         catch (final AdminException ex)
         {
             response = new Messages.AdminResponse(ex.exitCode(), ex.getMessage(), null);
-            LOG.warn("admin {} refused: {}", request.command(), ex.getMessage());
+            LOG.warn("admin command={} group={} refused: {}", request.command(), groupArg(request), ex.getMessage());
         }
         catch (final NumberFormatException ex)
         {
             response = new Messages.AdminResponse(AdminException.BAD_INPUT, "a number argument is not a number: " +
                 ex.getMessage(), null);
         }
-        catch (final IOException | RuntimeException ex)
+        catch (final IOException ex)
+        {
+            // An I/O failure (disk full, a path that cannot be written) is the admin's to fix: one line.
+            response = new Messages.AdminResponse(AdminException.FAILED, request.command() + " failed: " + ex, null);
+            LOG.error("admin command={} group={} failed: {}", request.command(), groupArg(request), ex.toString());
+        }
+        catch (final RuntimeException ex)
         {
             response = new Messages.AdminResponse(AdminException.FAILED, request.command() + " failed: " + ex, null);
-            LOG.error("admin {} failed", request.command(), ex);
+            LOG.error("admin command={} group={} failed unexpectedly", request.command(), groupArg(request), ex);
         }
         try
         {
@@ -122,6 +128,21 @@ public final class AdminHandler
         {
             LOG.info("admin client went away before the response: {}", ex.getMessage());
         }
+    }
+
+    private static String groupArg(final Messages.AdminRequest request)
+    {
+        if (request.args() == null)
+        {
+            return "-";
+        }
+        final String group = request.args().get("group");
+        if (group != null)
+        {
+            return group;
+        }
+        final String image = request.args().get("image");
+        return image == null || image.indexOf('@') <= 0 ? "-" : image.substring(0, image.indexOf('@'));
     }
 
     private static String require(final Map<String, String> args, final String name) throws AdminException

@@ -100,16 +100,25 @@ public final class AgentSession implements Runnable
         }
         catch (final EOFException ex)
         {
-            LOG.info("group={} agent {} disconnected", hello.group(), channel.peer());
+            LOG.info("group={} {} agent {} disconnected from {}", hello.group(), position(), hello.agentName(),
+                channel.peer());
         }
         catch (final IOException ex)
         {
-            LOG.warn("group={} agent {} connection ended: {}", hello.group(), channel.peer(), ex.getMessage());
+            LOG.warn("group={} {} agent {} connection from {} ended: {}", hello.group(), position(),
+                hello.agentName(), channel.peer(), ex.getMessage());
         }
         catch (final RuntimeException ex)
         {
             LOG.error("group={} agent {} session failed", hello.group(), channel.peer(), ex);
         }
+    }
+
+    /** "epoch=E seq=S" of the group now, for log lines ("epoch=? seq=?" if it does not exist). */
+    private String position()
+    {
+        final Group group = hello.group() == null ? null : groups.get(hello.group());
+        return group == null ? "epoch=? seq=?" : "epoch=" + group.state().epoch() + " seq=" + group.store().lastSeq();
     }
 
     private String checkHello()
