@@ -99,6 +99,29 @@ class StatusAndMetricsTest
             assertThat(agentMetrics.get("replicator_agent_ship_round_trip_seconds_count" + label)).isPositive();
             assertThat(agentMetrics.get("replicator_agent_sent_bytes_total" + label)).isPositive();
 
+            // The shipped alert rules and dashboard name only metrics that exist.
+            final java.util.Set<String> exported = new java.util.TreeSet<>();
+            for (final String series : targetMetrics.keySet())
+            {
+                exported.add(series.replaceAll("\\{.*", ""));
+            }
+            for (final String series : agentMetrics.keySet())
+            {
+                exported.add(series.replaceAll("\\{.*", ""));
+            }
+            for (final String file : new String[] {"prometheus-alerts.yml", "grafana-dashboard.json"})
+            {
+                final String text = java.nio.file.Files.readString(Path.of("..", "docs", "monitoring", file));
+                final java.util.regex.Matcher names = java.util.regex.Pattern.compile("replicator_[a-z_]+").matcher(text);
+                int count = 0;
+                while (names.find())
+                {
+                    assertThat(exported).as("%s names %s", file, names.group()).contains(names.group());
+                    count++;
+                }
+                assertThat(count).as("metrics named in %s", file).isGreaterThan(5);
+            }
+
             final Cli.Result watch = Cli.run("status", "--watch", "--count", "2", "--interval", "0.1",
                 "--target", address);
             assertThat(watch.exitCode()).as(watch.err()).isZero();
