@@ -27,7 +27,7 @@ public final class MetricsEndpoint implements Closeable
         try
         {
             return new MetricsEndpoint(HTTPServer.builder().hostname(listen.host()).port(listen.port())
-                .registry(registry).buildAndStart());
+                .registry(registry).registerHealthHandler(true).buildAndStart());
         }
         catch (final IOException ex)
         {
