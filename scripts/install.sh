@@ -93,21 +93,24 @@ if [ "$CREATE_USER" = 1 ] && ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
   echo "created system user $SERVICE_USER"
 fi
 
-# Program files: replaced as a whole so no jar of an older version lingers in lib/.
+# Program files: replaced as a whole so no jar of an older version lingers in lib/. Run from an
+# installed prefix (PREFIX/install.sh), they are already in place.
 mkdir -p "$PREFIX"
-rm -rf "$PREFIX/lib.new"
-cp -R "$SRC/lib" "$PREFIX/lib.new"
-rm -rf "$PREFIX/lib"
-mv "$PREFIX/lib.new" "$PREFIX/lib"
-for part in bin systemd docs; do
-  if [ -d "$SRC/$part" ]; then
-    rm -rf "${PREFIX:?}/$part"
-    cp -R "$SRC/$part" "$PREFIX/$part"
-  fi
-done
-for file in README.md install.sh; do
-  if [ -f "$SRC/$file" ]; then cp "$SRC/$file" "$PREFIX/$file"; fi
-done
+if [ "$(cd "$SRC" && pwd -P)" != "$(cd "$PREFIX" && pwd -P)" ]; then
+  rm -rf "$PREFIX/lib.new"
+  cp -R "$SRC/lib" "$PREFIX/lib.new"
+  rm -rf "$PREFIX/lib"
+  mv "$PREFIX/lib.new" "$PREFIX/lib"
+  for part in bin conf systemd docs; do
+    if [ -d "$SRC/$part" ]; then
+      rm -rf "${PREFIX:?}/$part"
+      cp -R "$SRC/$part" "$PREFIX/$part"
+    fi
+  done
+  for file in README.md install.sh; do
+    if [ -f "$SRC/$file" ]; then cp "$SRC/$file" "$PREFIX/$file"; fi
+  done
+fi
 chmod 0755 "$PREFIX/bin/replicator"
 
 render() {

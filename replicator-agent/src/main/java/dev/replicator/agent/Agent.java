@@ -216,7 +216,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         return new AgentStatus(config.group(), role.name(), state.epoch(), connected, j.lastSeq(), ackedSeq,
             scanCapture.lastCheckpointSeq(), scanCapture.scans(), scanCapture.lastScanChangedBlocks(),
             scanCapture.lastScanEndMs(), j.sizeBytes(), changeLog.mode().name(), changeLog.unshippedBytes(),
-            changeLog.dirtyBlocks(), lastError);
+            changeLog.dirtyBlocks(), lastError, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()));
     }
 
     /** The figures sent to the target with every heartbeat, and exported as metrics. */

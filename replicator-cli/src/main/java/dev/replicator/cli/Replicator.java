@@ -242,6 +242,8 @@ public final class Replicator implements Callable<Integer>
                 System.out.printf("journal: last seq %d, acked %d, unshipped %d entries, %d bytes%n",
                     status.lastJournaledSeq(), status.ackedSeq(), status.lastJournaledSeq() - status.ackedSeq(),
                     status.journalBytes());
+                System.out.printf("RPO lag %s when this status was written; capture mode %s%n",
+                    StatusTable.duration(status.rpoLagMs()), status.captureMode());
                 System.out.printf("scans: %d, last changed %d blocks; last checkpoint seq %d%n", status.scans(),
                     status.lastScanChangedBlocks(), status.lastCheckpointSeq());
                 if (status.lastError() != null)
