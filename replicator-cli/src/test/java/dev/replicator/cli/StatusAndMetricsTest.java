@@ -128,6 +128,19 @@ class StatusAndMetricsTest
             assertThat(watch.out().split("replicator status of ", -1)).hasSize(3);
             assertThat(watch.out()).contains("RPO LAG", "REPLICATING", "connected", GROUP + "@" + checkpointSeq);
 
+            // A failover or failback holds the group lock for minutes: status and scrapes must not wait.
+            target.groups().get(GROUP).lock().lock();
+            try
+            {
+                assertThat(groupStatus(address).path("durableSeq").asLong()).isEqualTo(checkpointSeq);
+                assertThat(scrape(target.metricsPort()).get("replicator_group_durable_seq" + label))
+                    .isEqualTo((double)checkpointSeq);
+            }
+            finally
+            {
+                target.groups().get(GROUP).lock().unlock();
+            }
+
             // The target goes away: what the agent writes now is not durable anywhere else.
             target.close();
             for (int i = 0; i < 5; i++)

@@ -19,8 +19,10 @@ import java.util.List;
 
 /**
  * Builds the status model from the live groups: the one source of {@code replicator status} and of
- * the metrics endpoint. Each group is read under its lock, so a row is consistent in itself.
- * Thread-safe.
+ * the metrics endpoint. Thread-safe, and lock-free: it reads only volatile fields and immutable
+ * snapshots (state, store, durable seq, checkpoint list, links), never the group lock, which a
+ * failover or failback holds for minutes; status and scrapes must answer during exactly those. A
+ * row may therefore mix two moments of a transition (the new epoch with the previous durable seq).
  */
 public final class StatusReporter
 {
@@ -51,15 +53,7 @@ public final class StatusReporter
         final List<GroupStatus> rows = new ArrayList<>();
         for (final Group group : groups.all())
         {
-            group.lock().lock();
-            try
-            {
-                rows.add(groupStatus(group, nowMs));
-            }
-            finally
-            {
-                group.lock().unlock();
-            }
+            rows.add(groupStatus(group, nowMs));
         }
         return rows;
     }
