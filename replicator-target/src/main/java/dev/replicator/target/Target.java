@@ -1,12 +1,12 @@
 package dev.replicator.target;
 
+import dev.replicator.core.metrics.MetricsEndpoint;
 import dev.replicator.target.admin.AdminHandler;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.Groups;
 import dev.replicator.target.receive.TargetServer;
 import dev.replicator.target.status.TargetMetrics;
-import dev.replicator.core.metrics.MetricsEndpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

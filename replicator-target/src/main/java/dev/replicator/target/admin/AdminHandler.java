@@ -12,7 +12,6 @@ import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
-import dev.replicator.target.failover.RecoveryTracker;
 import dev.replicator.target.group.AgentLink;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
