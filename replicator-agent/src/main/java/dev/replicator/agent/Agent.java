@@ -12,6 +12,7 @@ import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalConfig;
+import dev.replicator.core.metrics.MetricsEndpoint;
 import net.openhft.chronicle.queue.RollCycles;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.FrameChannel;
@@ -63,6 +64,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private Shipper shipper;
     private Thread shipperThread;
     private Thread scanThread;
+    private MetricsEndpoint metrics;
     private volatile boolean running;
 
     public Agent(final AgentConfig config)
@@ -109,6 +111,20 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         running = true;
         shipper = new Shipper(this, config.group(), config.agentName(), config.target(), config.windowFrames(),
             config.frameBytes(), config.heartbeatIntervalMs());
+        if (config.metricsListen() != null)
+        {
+            try
+            {
+                metrics = AgentMetrics.serve(this, config.metricsListen());
+            }
+            catch (final IOException ex)
+            {
+                closeQuietly();
+                throw ex;
+            }
+            LOG.info("group={} metrics on http://{}:{}/metrics", config.group(), config.metricsListen().host(),
+                metrics.port());
+        }
         shipperThread = new Thread(shipper, "shipper-" + config.group());
         shipperThread.start();
         // In API mode the loop only resyncs blocks recorded in bitmap mode.
@@ -151,8 +167,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                     final long seq = scanCapture.scanAndCheckpoint(null);
                     if (seq > 0)
                     {
-                        LOG.info("group={} scan journaled {} changed blocks, checkpoint seq={}", config.group(),
-                            scanCapture.lastScanChangedBlocks(), seq);
+                        LOG.info("group={} epoch={} seq={} scan journaled {} changed blocks and a checkpoint",
+                            config.group(), state.epoch(), seq, scanCapture.lastScanChangedBlocks());
                     }
                 }
                 writeStatus();
@@ -160,7 +176,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             catch (final IOException | RuntimeException ex)
             {
                 lastError = "scan failed: " + ex.getMessage();
-                LOG.error("group={} scan failed: {}", config.group(), ex.getMessage());
+                LOG.error("group={} epoch={} seq={} scan failed: {}", config.group(), state.epoch(), journal.lastSeq(),
+                    ex.getMessage());
             }
         }
     }
@@ -213,7 +230,35 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         return new AgentStatus(config.group(), role.name(), state.epoch(), connected, j.lastSeq(), ackedSeq,
             scanCapture.lastCheckpointSeq(), scanCapture.scans(), scanCapture.lastScanChangedBlocks(),
             scanCapture.lastScanEndMs(), j.sizeBytes(), changeLog.mode().name(), changeLog.unshippedBytes(),
-            changeLog.dirtyBlocks(), lastError);
+            changeLog.dirtyBlocks(), lastError, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()));
+    }
+
+    /** The figures sent to the target with every heartbeat, and exported as metrics. */
+    @Override
+    public Messages.AgentStats stats()
+    {
+        final Journal j = journal;
+        return new Messages.AgentStats(j.lastSeq(), ackedSeq, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()),
+            changeLog.unshippedBytes(), changeLog.maxUnshippedBytes(), j.sizeBytes(), changeLog.mode().name(),
+            changeLog.dirtyBlocks(), changeLog.dirtyBytes(), scanCapture.lastCheckpointSeq());
+    }
+
+    /** The shipper, for its counters and latency histogram; null before {@link #start()}. */
+    Shipper shipper()
+    {
+        return shipper;
+    }
+
+    ChangeLog changeLog()
+    {
+        return changeLog;
+    }
+
+    /** The port the metrics endpoint listens on, or -1 if it is off. */
+    public int metricsPort()
+    {
+        final MetricsEndpoint endpoint = metrics;
+        return endpoint == null ? -1 : endpoint.port();
     }
 
     private void writeStatus()
@@ -324,7 +369,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     {
         fatalRefusal = refused;
         lastError = refused.message();
-        LOG.error("group={} the target refused this agent: {}", config.group(), refused.message());
+        LOG.error("group={} epoch={} seq={} the target refused this agent ({}): {}; stopping", config.group(),
+            refused.epoch(), refused.durableSeq(), refused.code(), refused.message());
         writeStatus();
         running = false;
         stopped.countDown();
@@ -376,6 +422,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             // The host's writes stop first, so every write it was answered for is journaled.
             nbdFrontEnd.close();
         }
+        if (metrics != null)
+        {
+            metrics.close();
+        }
         if (shipper != null)
         {
             shipper.stop();
@@ -388,6 +438,11 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
         synchronized (this)
         {
+            if (journal != null && state != null)
+            {
+                LOG.info("group={} epoch={} seq={} agent stopping (target acknowledged seq={})", config.group(),
+                    state.epoch(), journal.lastSeq(), ackedSeq);
+            }
             writeStatusIfOpen();
             closeQuietly();
         }

@@ -39,6 +39,7 @@ import java.util.Set;
  * ship.frame.bytes = 1m
  * journal.sync = checkpoint           # none | checkpoint
  * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
+ * metrics.listen = 127.0.0.1:9401    # Prometheus metrics over HTTP; off unless set
  * </pre>
  */
 public final class AgentConfig
@@ -78,6 +79,7 @@ public final class AgentConfig
     private final String rollCycle;
     private final long maxUnshippedBytes;
     private final Map<String, NbdListenAddress> nbdFronts;
+    private final HostPort metricsListen;
 
     private AgentConfig(final Builder b)
     {
@@ -95,6 +97,7 @@ public final class AgentConfig
         this.rollCycle = b.rollCycle;
         this.maxUnshippedBytes = b.maxUnshippedBytes;
         this.nbdFronts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.nbdFronts));
+        this.metricsListen = b.metricsListen;
     }
 
     public static AgentConfig load(final Path file)
@@ -130,6 +133,8 @@ public final class AgentConfig
         b.maxUnshippedBytes = config.longValue("journal.max.unshipped.bytes", DEFAULT_MAX_UNSHIPPED_BYTES,
             4L << 20, Long.MAX_VALUE / 2);
         b.rollCycle = config.string("journal.roll.cycle", "FAST_HOURLY");
+        final String metrics = config.string("metrics.listen", null);
+        b.metricsListen = metrics == null ? null : HostPort.parse(metrics, config.source() + ": 'metrics.listen'");
         try
         {
             net.openhft.chronicle.queue.RollCycles.valueOf(b.rollCycle);
@@ -355,6 +360,12 @@ public final class AgentConfig
         return -1;
     }
 
+    /** Where the Prometheus metrics endpoint listens, or null (the default: no endpoint). */
+    public HostPort metricsListen()
+    {
+        return metricsListen;
+    }
+
     public static Builder builder()
     {
         return new Builder();
@@ -382,6 +393,14 @@ public final class AgentConfig
         public Builder nbdFront(final String volumeName, final NbdListenAddress listen)
         {
             this.nbdFronts.put(volumeName, listen);
+            return this;
+        }
+
+        private HostPort metricsListen;
+
+        public Builder metricsListen(final HostPort metricsListen)
+        {
+            this.metricsListen = metricsListen;
             return this;
         }
 

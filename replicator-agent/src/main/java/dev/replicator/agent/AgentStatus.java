@@ -9,6 +9,7 @@ package dev.replicator.agent;
  * @param captureMode      JOURNAL, or BITMAP when the journal hit its limit and changed blocks are
  *                         only marked until the target catches up.
  * @param dirtyBlocks      blocks marked in bitmap mode, to resync.
+ * @param rpoLagMs         age of the oldest change not yet durable at the target (0: all durable).
  */
 public record AgentStatus(
     String group,
@@ -25,7 +26,8 @@ public record AgentStatus(
     String captureMode,
     long unshippedBytes,
     long dirtyBlocks,
-    String lastError)
+    String lastError,
+    long rpoLagMs)
 {
     public static final String FILE_NAME = "agent-status.json";
 }

@@ -29,7 +29,7 @@ import java.util.concurrent.CountDownLatch;
  * and admin commands that talk to a target over its admin protocol. Exit codes: 0 ok, 1 runtime
  * failure, 2 bad input.
  */
-@Command(name = "replicator", mixinStandardHelpOptions = true, version = "replicator 0.1.0",
+@Command(name = "replicator", mixinStandardHelpOptions = true, versionProvider = Replicator.Version.class,
     description = "Block replication with point-in-time images, failover and delta failback.",
     subcommands = {
         Replicator.TargetCommand.class,
@@ -80,6 +80,17 @@ public final class Replicator implements Callable<Integer>
         return 2;
     }
 
+    /** {@code --version}: the build's version, from the jar manifest ("dev" when run from classes). */
+    static final class Version implements CommandLine.IVersionProvider
+    {
+        @Override
+        public String[] getVersion()
+        {
+            final String version = Replicator.class.getPackage().getImplementationVersion();
+            return new String[] {"replicator " + (version == null ? "dev" : version)};
+        }
+    }
+
     /** Where admin commands find the target. */
     static final class TargetOption
     {
@@ -88,6 +99,18 @@ public final class Replicator implements Callable<Integer>
         String target;
 
         AdminClient client() throws CliException
+        {
+            try
+            {
+                return new AdminClient(HostPort.parse(address(), "--target"));
+            }
+            catch (final ConfigException ex)
+            {
+                throw new CliException(2, ex.getMessage());
+            }
+        }
+
+        String address()
         {
             String address = target;
             if (address == null)
@@ -98,14 +121,7 @@ public final class Replicator implements Callable<Integer>
             {
                 address = "127.0.0.1:" + HostPort.DEFAULT_TARGET_PORT;
             }
-            try
-            {
-                return new AdminClient(HostPort.parse(address, "--target"));
-            }
-            catch (final ConfigException ex)
-            {
-                throw new CliException(2, ex.getMessage());
-            }
+            return address;
         }
     }
 
@@ -226,6 +242,8 @@ public final class Replicator implements Callable<Integer>
                 System.out.printf("journal: last seq %d, acked %d, unshipped %d entries, %d bytes%n",
                     status.lastJournaledSeq(), status.ackedSeq(), status.lastJournaledSeq() - status.ackedSeq(),
                     status.journalBytes());
+                System.out.printf("RPO lag %s when this status was written; capture mode %s%n",
+                    StatusTable.duration(status.rpoLagMs()), status.captureMode());
                 System.out.printf("scans: %d, last changed %d blocks; last checkpoint seq %d%n", status.scans(),
                     status.lastScanChangedBlocks(), status.lastCheckpointSeq());
                 if (status.lastError() != null)
@@ -239,7 +257,8 @@ public final class Replicator implements Callable<Integer>
 
     // ---------------------------------------------------------------- admin
 
-    @Command(name = "status", description = "Show every group at the target: role, epoch, seq, images, failover.")
+    @Command(name = "status", description = "Show every group and volume at the target: role, epoch, connection, "
+        + "RPO lag, throughput, journal use, backlog with ETA, last checkpoint, bitmap mode.")
     static final class StatusCommand implements Callable<Integer>
     {
         @CommandLine.Mixin
@@ -248,39 +267,76 @@ public final class Replicator implements Callable<Integer>
         @Option(names = "--json", description = "print JSON")
         boolean json;
 
+        @Option(names = "--watch", description = "refresh until Ctrl-C")
+        boolean watch;
+
+        @Option(names = "--interval", paramLabel = "S", defaultValue = "2",
+            description = "seconds between refreshes with --watch (default: ${DEFAULT-VALUE})")
+        double intervalSeconds;
+
+        @Option(names = "--count", paramLabel = "N", defaultValue = "0",
+            description = "with --watch, stop after N refreshes (default: until Ctrl-C)")
+        int count;
+
         @Override
         public Integer call() throws Exception
         {
-            final JsonNode data = request(target, "status", Map.of());
-            if (json)
+            if (intervalSeconds < 0.1 || intervalSeconds > 86_400)
             {
-                System.out.println(Json.pretty(data));
+                throw new CliException(2, "--interval must be between 0.1 and 86400 seconds");
+            }
+            if (count < 0)
+            {
+                throw new CliException(2, "--count must not be negative");
+            }
+            if (!watch)
+            {
+                print(request(target, "status", Map.of()));
                 return 0;
             }
-            for (final JsonNode group : data.get("groups"))
+            final boolean terminal = System.console() != null;
+            final long intervalNs = (long)(intervalSeconds * 1e9);
+            for (int i = 0; count == 0 || i < count; i++)
             {
-                System.out.printf("group %-12s %-11s epoch %-3d durable seq %-10d images %-4d latest %s%n",
-                    group.get("group").asText(), group.get("role").asText(), group.get("epoch").asLong(),
-                    group.get("durableSeq").asLong(), group.get("images").asInt(),
-                    group.path("latestImage").asText("-"));
-                System.out.printf("  primary %s, demoted primary %s%n",
-                    group.get("primaryConnected").asBoolean() ? "connected (" + group.get("primaryAgent").asText() + ")" :
-                        "not connected",
-                    group.get("demotedPrimaryConnected").asBoolean() ? "connected" : "not connected");
-                if (!group.path("paused").isNull() && !group.path("paused").isMissingNode())
+                final long startNs = System.nanoTime();
+                if (terminal)
                 {
-                    System.out.println("  REPLICATION PAUSED: " + group.get("paused").asText());
+                    // Clear the screen and home the cursor: the table refreshes in place.
+                    System.out.print("\033[H\033[2J");
                 }
-                if (group.has("failover"))
+                else if (i > 0)
                 {
-                    final JsonNode fo = group.get("failover");
-                    System.out.printf("  failed over to %s at %s; recovery volumes %s; %d blocks written since%n",
-                        fo.get("image").asText(), fo.get("at").asText(), fo.get("recoveryPaths"),
-                        fo.path("blocksWrittenSinceFailover").asLong());
+                    System.out.println();
+                }
+                System.out.println("replicator status of " + target.address() + " at " +
+                    java.time.LocalTime.now().withNano(0) + " (every " + intervalSeconds + " s; Ctrl-C ends)");
+                try
+                {
+                    print(request(target, "status", Map.of()));
+                }
+                catch (final CliException ex)
+                {
+                    // A watch outlives a target restart: say so and keep watching.
+                    System.out.println("replicator: " + ex.getMessage());
+                }
+                System.out.flush();
+                if (count != 0 && i == count - 1)
+                {
+                    break;
+                }
+                final long deadlineNs = startNs + intervalNs;
+                long remainingNs;
+                while ((remainingNs = deadlineNs - System.nanoTime()) > 0)
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(remainingNs);
                 }
             }
-            System.out.println("corrupt frames rejected: " + data.get("corruptFramesRejected").asLong());
             return 0;
+        }
+
+        private void print(final JsonNode data)
+        {
+            System.out.print(json ? Json.pretty(data) + System.lineSeparator() : StatusTable.render(data));
         }
     }
 

@@ -1,10 +1,12 @@
 package dev.replicator.target;
 
+import dev.replicator.core.metrics.MetricsEndpoint;
 import dev.replicator.target.admin.AdminHandler;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.Groups;
 import dev.replicator.target.receive.TargetServer;
+import dev.replicator.target.status.TargetMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +30,7 @@ public final class Target implements AutoCloseable
     private Groups groups;
     private FailoverService failover;
     private TargetServer server;
+    private MetricsEndpoint metrics;
 
     public Target(final TargetConfig config)
     {
@@ -46,6 +49,11 @@ public final class Target implements AutoCloseable
             server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
                 admin::handle);
             admin.server(server);
+            if (config.metricsListen() != null)
+            {
+                metrics = TargetMetrics.serve(admin.statusReporter(), groups, config.metricsListen());
+                LOG.info("metrics on http://{}:{}/metrics", config.metricsListen().host(), metrics.port());
+            }
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -79,9 +87,20 @@ public final class Target implements AutoCloseable
         return groups;
     }
 
+    /** The port the metrics endpoint listens on, or -1 if it is off. */
+    public int metricsPort()
+    {
+        final MetricsEndpoint endpoint = metrics;
+        return endpoint == null ? -1 : endpoint.port();
+    }
+
     @Override
     public synchronized void close()
     {
+        if (metrics != null)
+        {
+            metrics.close();
+        }
         if (server != null)
         {
             try
@@ -100,6 +119,7 @@ public final class Target implements AutoCloseable
         if (groups != null)
         {
             groups.close();
+            LOG.info("target stopped");
         }
     }
 }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
  * data.dir = /var/lib/replicator   # replicas, undo logs, checkpoints, group state
  * retain.checkpoints = 64          # images kept per group (the undo log beyond them is deleted)
  * recovery.scan.interval.ms = 2000 # how often a recovery volume is scanned for writes after failover
+ * metrics.listen = 127.0.0.1:9400  # Prometheus metrics over HTTP; off unless set
  * </pre>
  */
 public record TargetConfig(
@@ -20,8 +21,20 @@ public record TargetConfig(
     Path dataDir,
     int retainCheckpoints,
     long recoveryScanIntervalMs,
-    int heartbeatIntervalMs)
+    int heartbeatIntervalMs,
+    HostPort metricsListen)
 {
+    /** Without a metrics endpoint. */
+    public TargetConfig(
+        final HostPort listen,
+        final Path dataDir,
+        final int retainCheckpoints,
+        final long recoveryScanIntervalMs,
+        final int heartbeatIntervalMs)
+    {
+        this(listen, dataDir, retainCheckpoints, recoveryScanIntervalMs, heartbeatIntervalMs, null);
+    }
+
     public static TargetConfig load(final Path file)
     {
         final ConfigFile config = ConfigFile.load(file);
@@ -32,8 +45,15 @@ public record TargetConfig(
             base.resolve(config.requirePath("data.dir")),
             config.intValue("retain.checkpoints", 64, 1, 1_000_000),
             config.longValue("recovery.scan.interval.ms", 2000, 100, 86_400_000L),
-            config.intValue("heartbeat.interval.ms", 1000, 50, 60_000));
+            config.intValue("heartbeat.interval.ms", 1000, 50, 60_000),
+            metricsListen(config));
         config.rejectUnknownKeys();
         return result;
+    }
+
+    private static HostPort metricsListen(final ConfigFile config)
+    {
+        final String value = config.string("metrics.listen", null);
+        return value == null ? null : HostPort.parse(value, config.source() + ": 'metrics.listen'");
     }
 }

@@ -5,6 +5,7 @@ import dev.replicator.core.bitmap.BlockBitmap;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalEntryHandler;
 import dev.replicator.core.journal.JournalReader;
+import io.prometheus.metrics.core.metrics.Histogram;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +36,8 @@ public final class ChangeLog
     /** Unshipped bytes are counted from markers at most this far apart: the estimate errs high by at most this. */
     private static final long MARKER_SPACING_BYTES = 1 << 20;
     private static final int RESYNC_RUN_BLOCKS = 64;
+    /** Write times are kept per span of writes at most this long: the oldest unacked age errs high by at most this. */
+    private static final long SPAN_MS = 100;
 
     /** Where changes are going now. */
     public enum Mode
@@ -51,6 +54,16 @@ public final class ChangeLog
     private final String group;
     private final BlockBitmap[] dirty;
     private final ArrayDeque<long[]> markers = new ArrayDeque<>();
+    private final Histogram appendSeconds = Histogram.builder()
+        .name("replicator_agent_journal_append_seconds")
+        .help("Time to append one captured write to the journal")
+        .classicExponentialUpperBounds(0.000_001, 4, 12)
+        .classicOnly()
+        .build();
+    /** {first seq, last seq, time of the first write} of unacknowledged writes, oldest first. */
+    private final ArrayDeque<long[]> spans = new ArrayDeque<>();
+    /** When bitmap mode began (its writes are not durable at the target either), or 0. */
+    private long bitmapSinceMs;
     private boolean dirtyChanged;
     private long appendedBytes;
     private long ackedBytes;
@@ -81,6 +94,8 @@ public final class ChangeLog
         if (dirtyBlocks > 0)
         {
             mode = Mode.BITMAP;
+            // When they were written is not recorded: the age counts from this start.
+            bitmapSinceMs = System.currentTimeMillis();
             LOG.warn("group={} {} blocks were changed in dirty-bitmap mode before a restart; they are resynced when " +
                 "the target catches up", group, dirtyBlocks);
         }
@@ -109,7 +124,7 @@ public final class ChangeLog
                 public void onWrite(final long seq, final long timestampMs, final int volumeIndex, final long firstBlock,
                     final ByteBuffer payload)
                 {
-                    appended(seq, payload.remaining());
+                    appended(seq, payload.remaining(), timestampMs);
                 }
 
                 @Override
@@ -135,6 +150,7 @@ public final class ChangeLog
         if (mode == Mode.JOURNAL && unshippedBytes() + length > maxUnshippedBytes)
         {
             mode = Mode.BITMAP;
+            bitmapSinceMs = System.currentTimeMillis();
             LOG.warn("group={} the journal holds {} unshipped bytes (limit {}): switching to dirty-bitmap mode; " +
                 "changed blocks are tracked and resynced when the target catches up", group, unshippedBytes(),
                 maxUnshippedBytes);
@@ -146,13 +162,24 @@ public final class ChangeLog
             dirtyChanged = true;
             return -1;
         }
+        final long startNs = System.nanoTime();
         final long seq = journal.get().appendWrite(volumeIndex, firstBlock, src, offset, length);
-        appended(seq, length);
+        appendSeconds.observe((System.nanoTime() - startNs) / 1e9);
+        appended(seq, length, System.currentTimeMillis());
         return seq;
     }
 
-    private void appended(final long seq, final long bytes)
+    private void appended(final long seq, final long bytes, final long timeMs)
     {
+        final long[] span = spans.peekLast();
+        if (span == null || timeMs - span[2] >= SPAN_MS)
+        {
+            spans.addLast(new long[] {seq, seq, timeMs});
+        }
+        else
+        {
+            span[1] = seq;
+        }
         appendedBytes += bytes;
         final long[] last = markers.peekLast();
         if (last == null || appendedBytes - last[1] >= MARKER_SPACING_BYTES)
@@ -229,6 +256,54 @@ public final class ChangeLog
         {
             ackedBytes = markers.pollFirst()[1];
         }
+        while (!spans.isEmpty() && spans.peekFirst()[1] <= seq)
+        {
+            spans.pollFirst();
+        }
+    }
+
+    /**
+     * Age of the oldest change not yet durable at the target: the oldest unacknowledged journaled
+     * write, or the start of bitmap mode, whichever is older (the RPO lag as the agent sees it).
+     *
+     * @return milliseconds, 0 if every change is durable at the target.
+     */
+    public synchronized long oldestUnackedAgeMs(final long nowMs)
+    {
+        long oldestMs = Long.MAX_VALUE;
+        final long[] span = spans.peekFirst();
+        if (span != null)
+        {
+            oldestMs = span[2];
+        }
+        if (mode == Mode.BITMAP && bitmapSinceMs > 0)
+        {
+            oldestMs = Math.min(oldestMs, bitmapSinceMs);
+        }
+        return oldestMs == Long.MAX_VALUE ? 0 : Math.max(0, nowMs - oldestMs);
+    }
+
+    /** Journal append latency (exported by the agent's metrics endpoint). */
+    public Histogram appendSeconds()
+    {
+        return appendSeconds;
+    }
+
+    /** The unshipped journal size beyond which changes are only marked in the bitmap. */
+    public long maxUnshippedBytes()
+    {
+        return maxUnshippedBytes;
+    }
+
+    /** Bytes of the blocks marked in bitmap mode. */
+    public synchronized long dirtyBytes()
+    {
+        long bytes = 0;
+        for (int v = 0; v < dirty.length; v++)
+        {
+            bytes += dirty[v].cardinality() * volumes.get(v).spec().blockSize();
+        }
+        return bytes;
     }
 
     /** Bytes journaled that the target has not acknowledged (an estimate that errs high by at most 1 MiB). */
@@ -288,6 +363,7 @@ public final class ChangeLog
         dirtyChanged = true;
         persistDirty();
         mode = Mode.JOURNAL;
+        bitmapSinceMs = 0;
         LOG.info("group={} resynced {} blocks changed in dirty-bitmap mode; back to journal mode", group, blocks);
         return blocks;
     }
@@ -309,7 +385,9 @@ public final class ChangeLog
                 buffer.clear().limit(runLength * blockSize);
                 volume.channel().readBlocks(runStart, buffer);
                 final long seq = journal.get().appendWrite(v, runStart, buffer, 0, runLength * blockSize);
-                appended(seq, (long)runLength * blockSize);
+                // These blocks were written during bitmap mode: their age counts from its start.
+                appended(seq, (long)runLength * blockSize,
+                    bitmapSinceMs > 0 ? bitmapSinceMs : System.currentTimeMillis());
                 blocks += runLength;
                 runStart = -1;
                 runLength = 0;
@@ -336,6 +414,8 @@ public final class ChangeLog
         dirtyChanged = true;
         persistDirty();
         markers.clear();
+        spans.clear();
+        bitmapSinceMs = 0;
         appendedBytes = 0;
         ackedBytes = 0;
         ackedSeq = journal.get().lastSeq();

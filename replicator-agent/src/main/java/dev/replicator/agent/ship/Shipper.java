@@ -12,6 +12,7 @@ import dev.replicator.core.wire.FingerprintsCodec;
 import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.core.wire.ProtocolException;
+import io.prometheus.metrics.core.metrics.Histogram;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.slf4j.Logger;
@@ -55,7 +56,14 @@ public final class Shipper implements Runnable
     private final IdleStrategy idle = new BackoffIdleStrategy(
         100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
     private final Object ackMonitor = new Object();
-    private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+    /** {last seq of the frame, System.nanoTime() when it was sent} of unacknowledged frames. */
+    private final ArrayDeque<long[]> inflight = new ArrayDeque<>();
+    private final Histogram roundTripSeconds = Histogram.builder()
+        .name("replicator_agent_ship_round_trip_seconds")
+        .help("Time from sending a data frame to the target's acknowledgement that it is durable")
+        .classicExponentialUpperBounds(0.0001, 2, 16)
+        .classicOnly()
+        .build();
 
     private volatile boolean running = true;
     private volatile FrameChannel current;
@@ -63,7 +71,9 @@ public final class Shipper implements Runnable
     private volatile IOException connectionError;
     private long epoch;
     private long framesSent;
+    private volatile long bytesSent;
     private long lastSendMs;
+    private long lastStatsMs;
     private boolean loggedUnreachable;
     private String lastLoggedMessage = "";
     private long lastLoggedMs;
@@ -90,6 +100,18 @@ public final class Shipper implements Runnable
     public long framesSent()
     {
         return framesSent;
+    }
+
+    /** Bytes of data frames written to the target since start (resends count again). */
+    public long bytesSent()
+    {
+        return bytesSent;
+    }
+
+    /** Send-to-durable-ack latency of data frames (exported by the agent's metrics endpoint). */
+    public Histogram roundTripSeconds()
+    {
+        return roundTripSeconds;
     }
 
     public void stop()
@@ -137,10 +159,18 @@ public final class Shipper implements Runnable
                 }
                 logDisconnect(ex);
             }
+            catch (final dev.replicator.core.journal.JournalException ex)
+            {
+                // The journal names the damage and the last intact seq: a stack trace adds nothing.
+                LOG.error("group={} epoch={} seq={} cannot read the journal: {}; retrying", group, epoch, ackedSeq,
+                    ex.getMessage());
+                host.onConnectionChange(false, ex.getMessage());
+            }
             catch (final RuntimeException ex)
             {
-                // A bug or a journal failure must not silently stop shipping for good: say so, retry.
-                LOG.error("group={} shipper failed unexpectedly; reconnecting", group, ex);
+                // A bug must not silently stop shipping for good: say so, retry.
+                LOG.error("group={} epoch={} seq={} shipper failed unexpectedly; reconnecting", group, epoch, ackedSeq,
+                    ex);
                 host.onConnectionChange(false, ex.toString());
             }
             finally
@@ -168,7 +198,8 @@ public final class Shipper implements Runnable
         {
             if (!loggedUnreachable)
             {
-                LOG.warn("group={} target {} unreachable ({}); journaling locally and retrying", group, target, message);
+                LOG.warn("group={} epoch={} seq={} target {} unreachable ({}); journaling locally and retrying", group,
+                    host.epoch(), ackedSeq, target, message);
                 loggedUnreachable = true;
             }
             return;
@@ -177,8 +208,8 @@ public final class Shipper implements Runnable
         // A target that keeps refusing (paused, disk full) must not flood the log: say it once a minute.
         if (!message.equals(lastLoggedMessage) || nowMs - lastLoggedMs >= 60_000)
         {
-            LOG.warn("group={} connection to target {} lost: {}; will resume from the target's durable seq",
-                group, target, message);
+            LOG.warn("group={} epoch={} seq={} connection to target {} lost: {}; will resume from the target's " +
+                "durable seq", group, host.epoch(), ackedSeq, target, message);
             lastLoggedMessage = message;
             lastLoggedMs = nowMs;
         }
@@ -262,6 +293,7 @@ public final class Shipper implements Runnable
         {
             encoder.begin();
             lastSendMs = System.currentTimeMillis();
+            sendStats(channel, lastSendMs);
             while (running)
             {
                 checkConnection();
@@ -269,6 +301,11 @@ public final class Shipper implements Runnable
                 if (!encoder.isEmpty() && (entries == 0 || encoder.encodedBytes() >= frameBytes))
                 {
                     sendFrame(channel);
+                }
+                final long loopMs = System.currentTimeMillis();
+                if (loopMs - lastStatsMs >= heartbeatIntervalMs)
+                {
+                    sendStats(channel, loopMs);
                 }
                 if (entries == 0)
                 {
@@ -305,6 +342,12 @@ public final class Shipper implements Runnable
         }
     }
 
+    private void sendStats(final FrameChannel channel, final long nowMs) throws IOException
+    {
+        channel.send(MessageType.AGENT_STATS, epoch, ackedSeq, host.stats());
+        lastStatsMs = nowMs;
+    }
+
     private static int pollUnchecked(final JournalReader reader, final JournalEntryHandler handler) throws IOException
     {
         try
@@ -334,7 +377,7 @@ public final class Shipper implements Runnable
         {
             while (true)
             {
-                while (!inflight.isEmpty() && inflight.peekFirst() <= ackedSeq)
+                while (!inflight.isEmpty() && inflight.peekFirst()[0] <= ackedSeq)
                 {
                     inflight.pollFirst();
                 }
@@ -358,9 +401,12 @@ public final class Shipper implements Runnable
                     throw new IOException("interrupted while waiting for acknowledgements", ex);
                 }
             }
-            inflight.addLast(frameSeq);
+            inflight.addLast(new long[] {frameSeq, System.nanoTime()});
         }
-        channel.write(encoder.finish(MessageType.DATA, epoch));
+        final ByteBuffer frame = encoder.finish(MessageType.DATA, epoch);
+        final int frameLength = frame.remaining();
+        channel.write(frame);
+        bytesSent += frameLength;
         framesSent++;
         lastSendMs = System.currentTimeMillis();
         encoder.begin();
@@ -424,6 +470,11 @@ public final class Shipper implements Runnable
             {
                 ackedSeq = seq;
             }
+            final long nowNs = System.nanoTime();
+            while (!inflight.isEmpty() && inflight.peekFirst()[0] <= seq)
+            {
+                roundTripSeconds.observe((nowNs - inflight.pollFirst()[1]) / 1e9);
+            }
             ackMonitor.notifyAll();
         }
         host.onAcked(seq);
@@ -442,7 +493,7 @@ public final class Shipper implements Runnable
             }
             catch (final IOException | RuntimeException ex)
             {
-                LOG.warn("group={} checkpoint '{}' failed: {}", group, request.label(), ex.getMessage());
+                LOG.warn("group={} epoch={} checkpoint '{}' failed: {}", group, epoch, request.label(), ex.getMessage());
                 try
                 {
                     channel.send(MessageType.CHECKPOINT_TAKEN, epoch, -1,

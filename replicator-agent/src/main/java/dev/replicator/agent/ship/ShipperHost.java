@@ -25,6 +25,9 @@ public interface ShipperHost
 
     void onConnectionChange(boolean connected, String lastError);
 
+    /** The health figures sent to the target every heartbeat interval (RPO lag, journal use, backlog). */
+    Messages.AgentStats stats();
+
     /** Every entry up to seq is durable at the target. */
     void onAcked(long seq);
 

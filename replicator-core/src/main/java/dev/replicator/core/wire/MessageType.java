@@ -24,6 +24,8 @@ public enum MessageType
     CHECKPOINT_REQUEST(8),
     /** [A-&gt;T] the checkpoint was journaled at seq. */
     CHECKPOINT_TAKEN(9),
+    /** [A-&gt;T] the primary's health figures (RPO lag, journal use, backlog), every heartbeat interval. */
+    AGENT_STATS(10),
 
     /** [A-&gt;T] a demoted primary reports its unshipped journal tail (or that it has no journal). */
     FAILBACK_REPORT(20),

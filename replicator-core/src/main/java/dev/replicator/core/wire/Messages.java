@@ -101,6 +101,31 @@ public final class Messages
         }
     }
 
+    /**
+     * A primary's health, sent every heartbeat interval while it ships: what only the agent knows.
+     * Ages, not timestamps, so that clocks of the two hosts need not agree.
+     *
+     * @param oldestUnackedAgeMs age of the oldest write the target has not acknowledged as durable
+     *                           (journaled or only marked in bitmap mode); 0 when everything is durable.
+     * @param unshippedBytes     journaled bytes not yet acknowledged.
+     * @param maxUnshippedBytes  the journal limit beyond which the agent falls back to a dirty bitmap.
+     * @param dirtyBytes         bytes of blocks marked in bitmap mode, to resync.
+     * @param captureMode        JOURNAL, or BITMAP while the journal is full.
+     */
+    public record AgentStats(
+        long lastJournaledSeq,
+        long ackedSeq,
+        long oldestUnackedAgeMs,
+        long unshippedBytes,
+        long maxUnshippedBytes,
+        long journalFileBytes,
+        String captureMode,
+        long dirtyBlocks,
+        long dirtyBytes,
+        long lastCheckpointSeq)
+    {
+    }
+
     public record CheckpointRequest(String requestId, String label)
     {
     }

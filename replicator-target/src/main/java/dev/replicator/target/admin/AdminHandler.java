@@ -12,7 +12,6 @@ import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
-import dev.replicator.target.failover.RecoveryTracker;
 import dev.replicator.target.group.AgentLink;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
@@ -22,6 +21,7 @@ import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
 import dev.replicator.target.receive.TargetServer;
+import dev.replicator.target.status.StatusReporter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,18 +55,25 @@ public final class AdminHandler
     private final Groups groups;
     private final FailoverService failover;
     private final FailbackService failback;
-    private volatile TargetServer server;
+    private final StatusReporter statusReporter;
 
     public AdminHandler(final Groups groups, final FailoverService failover, final FailbackService failback)
     {
         this.groups = groups;
         this.failover = failover;
         this.failback = failback;
+        this.statusReporter = new StatusReporter(groups, failover);
     }
 
     public void server(final TargetServer server)
     {
-        this.server = server;
+        statusReporter.server(server);
+    }
+
+    /** What {@code status} answers; the metrics endpoint exports the same. */
+    public StatusReporter statusReporter()
+    {
+        return statusReporter;
     }
 
     public void handle(final FrameChannel channel, final Messages.AdminRequest request)
@@ -94,17 +101,23 @@ public final class AdminHandler
         catch (final AdminException ex)
         {
             response = new Messages.AdminResponse(ex.exitCode(), ex.getMessage(), null);
-            LOG.warn("admin {} refused: {}", request.command(), ex.getMessage());
+            LOG.warn("admin command={} group={} refused: {}", request.command(), groupArg(request), ex.getMessage());
         }
         catch (final NumberFormatException ex)
         {
             response = new Messages.AdminResponse(AdminException.BAD_INPUT, "a number argument is not a number: " +
                 ex.getMessage(), null);
         }
-        catch (final IOException | RuntimeException ex)
+        catch (final IOException ex)
+        {
+            // An I/O failure (disk full, a path that cannot be written) is the admin's to fix: one line.
+            response = new Messages.AdminResponse(AdminException.FAILED, request.command() + " failed: " + ex, null);
+            LOG.error("admin command={} group={} failed: {}", request.command(), groupArg(request), ex.toString());
+        }
+        catch (final RuntimeException ex)
         {
             response = new Messages.AdminResponse(AdminException.FAILED, request.command() + " failed: " + ex, null);
-            LOG.error("admin {} failed", request.command(), ex);
+            LOG.error("admin command={} group={} failed unexpectedly", request.command(), groupArg(request), ex);
         }
         try
         {
@@ -114,6 +127,21 @@ public final class AdminHandler
         {
             LOG.info("admin client went away before the response: {}", ex.getMessage());
         }
+    }
+
+    private static String groupArg(final Messages.AdminRequest request)
+    {
+        if (request.args() == null)
+        {
+            return "-";
+        }
+        final String group = request.args().get("group");
+        if (group != null)
+        {
+            return group;
+        }
+        final String image = request.args().get("image");
+        return image == null || image.indexOf('@') <= 0 ? "-" : image.substring(0, image.indexOf('@'));
     }
 
     private static String require(final Map<String, String> args, final String name) throws AdminException
@@ -141,71 +169,7 @@ public final class AdminHandler
 
     private JsonNode status()
     {
-        final ObjectNode root = Json.mapper().createObjectNode();
-        final ArrayNode list = root.putArray("groups");
-        for (final Group group : groups.all())
-        {
-            group.lock().lock();
-            try
-            {
-                groupStatus(group, list.addObject());
-            }
-            finally
-            {
-                group.lock().unlock();
-            }
-        }
-        final TargetServer s = server;
-        root.put("corruptFramesRejected", s == null ? 0 : s.corruptFrames());
-        return root;
-    }
-
-    private void groupStatus(final Group group, final ObjectNode node)
-    {
-        final GroupState state = group.state();
-        node.put("group", state.name());
-        node.put("role", state.role().name());
-        node.put("epoch", state.epoch());
-        node.put("durableSeq", group.store().lastSeq());
-        node.put("paused", group.pausedReason());
-        final AgentLink primary = group.primary();
-        node.put("primaryConnected", primary != null && !primary.isClosed());
-        node.put("primaryAgent", primary == null ? null : primary.agentName());
-        final AgentLink demoted = group.demoted();
-        node.put("demotedPrimaryConnected", demoted != null && !demoted.isClosed());
-        node.put("failbackReportReceived", group.failbackReport() != null);
-        final List<Checkpoint> checkpoints = group.store().checkpoints();
-        node.put("images", checkpoints.size());
-        if (!checkpoints.isEmpty())
-        {
-            final Checkpoint last = checkpoints.get(checkpoints.size() - 1);
-            node.put("latestImage", new ImageId(state.name(), last.seq()).toString());
-            node.put("latestImageTime", Instant.ofEpochMilli(last.timestampMs()).toString());
-        }
-        final ArrayNode volumes = node.putArray("volumes");
-        for (final Messages.VolumeInfo info : state.volumes())
-        {
-            volumes.addObject().put("name", info.name()).put("sizeBytes", info.sizeBytes())
-                .put("blockSize", info.blockSize());
-        }
-        if (state.failover() != null)
-        {
-            final ObjectNode fo = node.putObject("failover");
-            fo.put("image", new ImageId(state.name(), state.failover().imageSeq()).toString());
-            fo.put("at", Instant.ofEpochMilli(state.failover().atMs()).toString());
-            final ArrayNode paths = fo.putArray("recoveryPaths");
-            state.failover().recoveryPaths().forEach(paths::add);
-            final RecoveryTracker tracker = failover.tracker(state.name());
-            if (tracker != null)
-            {
-                long written = 0;
-                for (int v = 0; v < state.volumes().size(); v++)
-                {
-                    written += tracker.written(v).cardinality();
-                }
-                fo.put("blocksWrittenSinceFailover", written);
-            }
-        }
+        return Json.mapper().valueToTree(statusReporter.report());
     }
 
     // ------------------------------------------------------------------ images

@@ -33,12 +33,20 @@ public final class Group
     private volatile AgentLink demoted;
     private volatile Messages.FailbackReport failbackReport;
     private volatile String demotedJournalId;
+    private final GroupActivity activity;
 
     public Group(final Path dir, final GroupState state, final ImageStore store)
     {
         this.dir = dir;
         this.state = state;
         this.store = store;
+        this.activity = new GroupActivity(state.volumes().size());
+    }
+
+    /** Traffic seen since the target started: last heard, the agent's health report, throughput. */
+    public GroupActivity activity()
+    {
+        return activity;
     }
 
     public static List<VolumeSpec> specsOf(final List<Messages.VolumeInfo> volumes)

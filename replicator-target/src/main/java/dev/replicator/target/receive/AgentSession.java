@@ -45,6 +45,8 @@ public final class AgentSession implements Runnable
     private final int retainCheckpoints;
     private final AtomicLong corruptFrames;
     private final AtomicLong framesApplied;
+    /** Plain bytes of the frame being applied, per volume (reused: one session thread). */
+    private long[] appliedByVolume = new long[0];
 
     /**
      * @param corruptFrames incremented for each frame refused by a check (shared by all sessions).
@@ -98,16 +100,25 @@ public final class AgentSession implements Runnable
         }
         catch (final EOFException ex)
         {
-            LOG.info("group={} agent {} disconnected", hello.group(), channel.peer());
+            LOG.info("group={} {} agent {} disconnected from {}", hello.group(), position(), hello.agentName(),
+                channel.peer());
         }
         catch (final IOException ex)
         {
-            LOG.warn("group={} agent {} connection ended: {}", hello.group(), channel.peer(), ex.getMessage());
+            LOG.warn("group={} {} agent {} connection from {} ended: {}", hello.group(), position(),
+                hello.agentName(), channel.peer(), ex.getMessage());
         }
         catch (final RuntimeException ex)
         {
             LOG.error("group={} agent {} session failed", hello.group(), channel.peer(), ex);
         }
+    }
+
+    /** "epoch=E seq=S" of the group now, for log lines ("epoch=? seq=?" if it does not exist). */
+    private String position()
+    {
+        final Group group = hello.group() == null ? null : groups.get(hello.group());
+        return group == null ? "epoch=? seq=?" : "epoch=" + group.state().epoch() + " seq=" + group.store().lastSeq();
     }
 
     private String checkHello()
@@ -197,6 +208,7 @@ public final class AgentSession implements Runnable
             channel.send(MessageType.WELCOME, state.epoch(), durable,
                 new Messages.Welcome(state.name(), state.epoch(), durable));
             group.primary(link);
+            group.activity().onHeard(System.currentTimeMillis());
             LOG.info("group={} epoch={} primary {} connected from {}; durable seq={}", state.name(), state.epoch(),
                 hello.agentName(), channel.peer(), durable);
             return Decision.PRIMARY;
@@ -219,6 +231,7 @@ public final class AgentSession implements Runnable
         final int[] blockSizes = specs.stream().mapToInt(dev.replicator.core.volume.VolumeSpec::blockSize).toArray();
         final long[] blockCounts = specs.stream().mapToLong(dev.replicator.core.volume.VolumeSpec::blockCount).toArray();
         final DataFrameDecoder decoder = new DataFrameDecoder(blockSizes, blockCounts);
+        appliedByVolume = new long[blockSizes.length];
         try
         {
             while (true)
@@ -233,8 +246,11 @@ public final class AgentSession implements Runnable
                     nack(group, ex);
                     return;
                 }
+                group.activity().onHeard(System.currentTimeMillis());
                 switch (frame.type())
                 {
+                    case AGENT_STATS -> group.activity().onAgentStats(frame.bodyAs(Messages.AgentStats.class),
+                        System.currentTimeMillis());
                     case DATA ->
                     {
                         if (!applyData(group, link, decoder, frame))
@@ -271,6 +287,7 @@ public final class AgentSession implements Runnable
     private boolean applyData(final Group group, final AgentLink link, final DataFrameDecoder decoder, final Frame frame)
         throws IOException
     {
+        final long[] appliedByVolume = this.appliedByVolume;
         group.lock().lock();
         try
         {
@@ -295,15 +312,17 @@ public final class AgentSession implements Runnable
                 nack(group, ex);
                 return false;
             }
+            final long startNs = System.nanoTime();
             try
             {
-                apply(group.store(), batch, frame.seq());
+                apply(group.store(), batch, frame.seq(), appliedByVolume);
             }
             catch (final IOException | RuntimeException ex)
             {
                 pause(group, ex);
                 return false;
             }
+            group.activity().onApplied(appliedByVolume, System.nanoTime() - startNs, System.currentTimeMillis());
             if (group.pausedReason() != null)
             {
                 group.pausedReason(null);
@@ -321,8 +340,10 @@ public final class AgentSession implements Runnable
         return true;
     }
 
-    private void apply(final ImageStore store, final DecodedBatch batch, final long frameSeq) throws IOException
+    private void apply(final ImageStore store, final DecodedBatch batch, final long frameSeq,
+        final long[] appliedByVolume) throws IOException
     {
+        java.util.Arrays.fill(appliedByVolume, 0);
         boolean checkpointed = false;
         for (int i = 0; i < batch.size(); i++)
         {
@@ -333,7 +354,9 @@ public final class AgentSession implements Runnable
             }
             else
             {
-                store.applyBlock(batch.seq(i), batch.volumeIndex(i), batch.blockIndex(i), batch.block(i));
+                final ByteBuffer block = batch.block(i);
+                appliedByVolume[batch.volumeIndex(i)] += block.remaining();
+                store.applyBlock(batch.seq(i), batch.volumeIndex(i), batch.blockIndex(i), block);
             }
         }
         if (batch.size() > 0)
@@ -400,6 +423,7 @@ public final class AgentSession implements Runnable
             while (true)
             {
                 final Frame frame = channel.read();
+                group.activity().onHeard(System.currentTimeMillis());
                 switch (frame.type())
                 {
                     case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(), 0, null);
