@@ -235,7 +235,8 @@ public final class AdminHandler
                     .put("time", Instant.ofEpochMilli(checkpoint.timestampMs()).toString())
                     .put("timeMs", checkpoint.timestampMs())
                     .put("label", checkpoint.label())
-                    .put("blocksChanged", checkpoint.blocksChanged());
+                    .put("blocksChanged", checkpoint.blocksChanged())
+                    .put("consistency", checkpoint.consistency());
             }
         }
         return list;
@@ -383,6 +384,7 @@ public final class AdminHandler
         final ObjectNode node = Json.mapper().createObjectNode();
         node.put("image", new ImageId(groupName, seq).toString());
         node.put("seq", seq);
+        node.put("consistency", group.store().checkpoint(seq).map(Checkpoint::consistency).orElse("crash"));
         return node;
     }
 
@@ -526,6 +528,18 @@ public final class AdminHandler
             }
             return chosen;
         }
+        if (Boolean.parseBoolean(args.get("latestConsistent")))
+        {
+            for (int i = checkpoints.size() - 1; i >= 0; i--)
+            {
+                if (checkpoints.get(i).applicationConsistent())
+                {
+                    return checkpoints.get(i).seq();
+                }
+            }
+            throw AdminException.badInput("group '" + name + "' has no application-consistent image (take one with " +
+                "'replicator checkpoint' on an agent with checkpoint hooks or fsfreeze); nothing was changed");
+        }
         if (Boolean.parseBoolean(args.get("latest")))
         {
             if (checkpoints.isEmpty() && group.store().lastSeq() == 0)
@@ -534,7 +548,7 @@ public final class AdminHandler
             }
             return FailoverService.LATEST;
         }
-        throw AdminException.badInput("say which image: --image ID, --at TIME or --latest");
+        throw AdminException.badInput("say which image: --image ID, --at TIME, --latest or --latest-consistent");
     }
 
     // ------------------------------------------------------------------ verify

@@ -1,6 +1,7 @@
 package dev.replicator.target.receive;
 
 import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.wire.BlockRecordDescriptor;
 import dev.replicator.core.wire.CorruptFrameException;
 import dev.replicator.core.wire.DataFrameDecoder;
 import dev.replicator.core.wire.DecodedBatch;
@@ -328,7 +329,8 @@ public final class AgentSession implements Runnable
         {
             if (batch.isCheckpoint(i))
             {
-                store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
+                store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i),
+                    (batch.checkpointFlags(i) & BlockRecordDescriptor.CHECKPOINT_APP_CONSISTENT) != 0);
                 checkpointed = true;
             }
             else
