@@ -1,5 +1,6 @@
 package dev.replicator.agent;
 
+import dev.replicator.agent.quiesce.QuiesceConfig;
 import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
@@ -33,6 +34,12 @@ import java.util.Set;
  * ship.frame.bytes = 1m
  * journal.sync = checkpoint           # none | checkpoint
  * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
+ * checkpoint.interval.s = 0           # a quiesced checkpoint this often (0: only when asked)
+ * checkpoint.pre.hook = FILE          # consistent checkpoints: see QuiesceConfig
+ * checkpoint.post.hook = FILE
+ * checkpoint.hook.timeout.ms = 30000
+ * volume.data.freeze.mount = /srv/db  # fsfreeze this mount around a quiesced checkpoint
+ * freeze.timeout.ms = 30000
  * </pre>
  */
 public final class AgentConfig
@@ -71,9 +78,13 @@ public final class AgentConfig
     private final int heartbeatIntervalMs;
     private final String rollCycle;
     private final long maxUnshippedBytes;
+    private final QuiesceConfig quiesce;
+    private final long checkpointIntervalMs;
 
     private AgentConfig(final Builder b)
     {
+        this.quiesce = b.quiesce;
+        this.checkpointIntervalMs = b.checkpointIntervalMs;
         this.group = b.group;
         this.agentName = b.agentName;
         this.target = b.target;
@@ -150,6 +161,8 @@ public final class AgentConfig
         {
             b.volumes.add(volume(config, base, name));
         }
+        b.quiesce = quiesce(config, base, names);
+        b.checkpointIntervalMs = config.longValue("checkpoint.interval.s", 0, 0, 86_400L * 365) * 1000;
         config.rejectUnknownKeys();
         return b.build();
     }
@@ -194,6 +207,44 @@ public final class AgentConfig
         {
             throw new ConfigException(config.source() + ": " + ex.getMessage());
         }
+    }
+
+    private static QuiesceConfig quiesce(final ConfigFile config, final Path base, final Set<String> volumeNames)
+    {
+        final List<Path> mounts = new ArrayList<>();
+        for (final String name : volumeNames)
+        {
+            final String key = "volume." + name + ".freeze.mount";
+            if (config.has(key))
+            {
+                final Path mount = base.resolve(config.requirePath(key));
+                if (!Files.isDirectory(mount))
+                {
+                    throw config.error(key, mount + " is not a directory (a mount point)");
+                }
+                mounts.add(mount);
+            }
+        }
+        return new QuiesceConfig(
+            hook(config, base, "checkpoint.pre.hook"),
+            hook(config, base, "checkpoint.post.hook"),
+            config.longValue("checkpoint.hook.timeout.ms", QuiesceConfig.DEFAULT_HOOK_TIMEOUT_MS, 1, 86_400_000L),
+            mounts,
+            config.longValue("freeze.timeout.ms", QuiesceConfig.DEFAULT_FREEZE_TIMEOUT_MS, 1, 86_400_000L));
+    }
+
+    private static Path hook(final ConfigFile config, final Path base, final String key)
+    {
+        if (!config.has(key))
+        {
+            return null;
+        }
+        final Path path = base.resolve(config.requirePath(key));
+        if (!Files.isRegularFile(path) || !Files.isExecutable(path))
+        {
+            throw config.error(key, path + " is not an executable file");
+        }
+        return path;
     }
 
     private static String defaultHostName()
@@ -274,6 +325,18 @@ public final class AgentConfig
         return maxUnshippedBytes;
     }
 
+    /** Hooks and fsfreeze around requested and periodic checkpoints. */
+    public QuiesceConfig quiesce()
+    {
+        return quiesce;
+    }
+
+    /** A quiesced checkpoint this often; 0: only when asked ({@code replicator checkpoint}). */
+    public long checkpointIntervalMs()
+    {
+        return checkpointIntervalMs;
+    }
+
     public int volumeIndex(final String name)
     {
         for (int i = 0; i < volumes.size(); i++)
@@ -307,6 +370,20 @@ public final class AgentConfig
         private int heartbeatIntervalMs = 1000;
         private String rollCycle = "FAST_HOURLY";
         private long maxUnshippedBytes = DEFAULT_MAX_UNSHIPPED_BYTES;
+        private QuiesceConfig quiesce = QuiesceConfig.none();
+        private long checkpointIntervalMs;
+
+        public Builder quiesce(final QuiesceConfig quiesce)
+        {
+            this.quiesce = quiesce;
+            return this;
+        }
+
+        public Builder checkpointIntervalMs(final long checkpointIntervalMs)
+        {
+            this.checkpointIntervalMs = checkpointIntervalMs;
+            return this;
+        }
 
         public Builder maxUnshippedBytes(final long maxUnshippedBytes)
         {

@@ -277,7 +277,9 @@ public final class Shipper implements Runnable
                     final long nowMs = System.currentTimeMillis();
                     if (nowMs - lastSendMs >= heartbeatIntervalMs)
                     {
-                        channel.send(MessageType.HEARTBEAT, epoch, ackedSeq, null);
+                        // The heartbeat's seq is the journal's newest: the target compares it with its durable
+                        // seq to see how far behind it is (auto failover's max.lag.s).
+                        channel.send(MessageType.HEARTBEAT, epoch, journal.lastSeq(), null);
                         lastSendMs = nowMs;
                     }
                     if (nowMs - lastReleaseMs >= RELEASE_INTERVAL_MS)
