@@ -271,6 +271,18 @@ public final class Replicator implements Callable<Integer>
                 {
                     System.out.println("  REPLICATION PAUSED: " + group.get("paused").asText());
                 }
+                final JsonNode auto = group.path("autoFailover");
+                if (!auto.isMissingNode() && !"off".equals(auto.path("policy").asText("off")))
+                {
+                    System.out.println("  auto failover " + auto.get("policy").asText());
+                }
+                if (auto.has("lastTransition"))
+                {
+                    final JsonNode t = auto.get("lastTransition");
+                    System.out.printf("  last automatic transition: %s at %s, epoch %d, seq %d: %s%s%n",
+                        t.get("kind").asText(), t.get("at").asText(), t.get("epoch").asLong(), t.get("seq").asLong(),
+                        t.get("reason").asText(), t.has("hook") ? "; hook " + t.get("hook").asText() : "");
+                }
                 if (group.has("failover"))
                 {
                     final JsonNode fo = group.get("failover");

@@ -1,6 +1,7 @@
 package dev.replicator.target;
 
 import dev.replicator.target.admin.AdminHandler;
+import dev.replicator.target.auto.AutoFailover;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.Groups;
@@ -28,6 +29,7 @@ public final class Target implements AutoCloseable
     private Groups groups;
     private FailoverService failover;
     private TargetServer server;
+    private AutoFailover autoFailover;
 
     public Target(final TargetConfig config)
     {
@@ -42,10 +44,15 @@ public final class Target implements AutoCloseable
         {
             failover = new FailoverService(config.recoveryScanIntervalMs());
             failover.resume(groups);
-            final AdminHandler admin = new AdminHandler(groups, failover, new FailbackService(failover));
+            final FailbackService failback = new FailbackService(failover);
+            final AdminHandler admin = new AdminHandler(groups, failover, failback);
+            autoFailover = new AutoFailover(groups, config.autoFailover(), failover, failback);
+            admin.autoFailover(autoFailover);
             server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
                 admin::handle);
             admin.server(server);
+            // Silence counts from now, when agents can reach us: never the target's own downtime.
+            autoFailover.start();
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -82,6 +89,10 @@ public final class Target implements AutoCloseable
     @Override
     public synchronized void close()
     {
+        if (autoFailover != null)
+        {
+            autoFailover.close();
+        }
         if (server != null)
         {
             try

@@ -10,6 +10,9 @@ import dev.replicator.core.wire.FrameChannel;
 import dev.replicator.core.wire.Json;
 import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
+import dev.replicator.target.auto.AutoFailover;
+import dev.replicator.target.auto.AutoFailoverPolicy;
+import dev.replicator.target.auto.Transition;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.failover.RecoveryTracker;
@@ -56,6 +59,7 @@ public final class AdminHandler
     private final FailoverService failover;
     private final FailbackService failback;
     private volatile TargetServer server;
+    private volatile AutoFailover autoFailover;
 
     public AdminHandler(final Groups groups, final FailoverService failover, final FailbackService failback)
     {
@@ -67,6 +71,12 @@ public final class AdminHandler
     public void server(final TargetServer server)
     {
         this.server = server;
+    }
+
+    /** For status: the automatic failover policies and their last transitions. */
+    public void autoFailover(final AutoFailover autoFailover)
+    {
+        this.autoFailover = autoFailover;
     }
 
     public void handle(final FrameChannel channel, final Messages.AdminRequest request)
@@ -188,6 +198,7 @@ public final class AdminHandler
             volumes.addObject().put("name", info.name()).put("sizeBytes", info.sizeBytes())
                 .put("blockSize", info.blockSize());
         }
+        autoFailoverStatus(group, node);
         if (state.failover() != null)
         {
             final ObjectNode fo = node.putObject("failover");
@@ -204,6 +215,37 @@ public final class AdminHandler
                     written += tracker.written(v).cardinality();
                 }
                 fo.put("blocksWrittenSinceFailover", written);
+            }
+        }
+    }
+
+    private void autoFailoverStatus(final Group group, final ObjectNode node)
+    {
+        final AutoFailover auto = autoFailover;
+        if (auto == null)
+        {
+            return;
+        }
+        final ObjectNode af = node.putObject("autoFailover");
+        final AutoFailoverPolicy policy = auto.policy(group.name());
+        af.put("policy", policy == null ? "off" : policy.describe());
+        if (policy != null && group.state().role() == GroupRole.REPLICATING)
+        {
+            af.put("primarySilentMs", auto.silentMs(group));
+        }
+        final Transition last = auto.lastTransition(group.name());
+        if (last != null)
+        {
+            final ObjectNode t = af.putObject("lastTransition");
+            t.put("kind", last.kind());
+            t.put("at", Instant.ofEpochMilli(last.atMs()).toString());
+            t.put("epoch", last.epoch());
+            t.put("seq", last.imageSeq());
+            t.put("reason", last.reason());
+            if (last.hookOutcome() != null)
+            {
+                t.put("hookExitCode", last.hookExitCode());
+                t.put("hook", last.hookOutcome());
             }
         }
     }

@@ -33,6 +33,12 @@ public final class Group
     private volatile AgentLink demoted;
     private volatile Messages.FailbackReport failbackReport;
     private volatile String demotedJournalId;
+    /** {@link System#nanoTime()} of the last frame from the primary; 0 if none since this target started. */
+    private volatile long primaryHeardNs;
+    /** The newest seq the primary's journal held at its last heartbeat. */
+    private volatile long primaryNewestSeq;
+    /** When the current demoted primary connected ({@link System#nanoTime()}); 0 if none is. */
+    private volatile long demotedSinceNs;
 
     public Group(final Path dir, final GroupState state, final ImageStore store)
     {
@@ -138,10 +144,40 @@ public final class Group
     {
         demoted = link;
         demotedJournalId = journalId;
+        demotedSinceNs = link == null ? 0 : System.nanoTime();
         if (link == null)
         {
             failbackReport = null;
         }
+    }
+
+    /** The primary's connection delivered a frame now (data or heartbeat): it is alive. */
+    public void primaryHeard(final long nowNs)
+    {
+        primaryHeardNs = nowNs;
+    }
+
+    /** {@link System#nanoTime()} of the primary's last frame since this target started; 0 if none. */
+    public long primaryHeardNs()
+    {
+        return primaryHeardNs;
+    }
+
+    /** The primary's heartbeat said its journal ends at {@code seq}. */
+    public void primaryNewestSeq(final long seq)
+    {
+        primaryNewestSeq = seq;
+    }
+
+    public long primaryNewestSeq()
+    {
+        return primaryNewestSeq;
+    }
+
+    /** When the connected demoted primary said hello ({@link System#nanoTime()}); 0 if none is connected. */
+    public long demotedSinceNs()
+    {
+        return demotedSinceNs;
     }
 
     public String demotedJournalId()

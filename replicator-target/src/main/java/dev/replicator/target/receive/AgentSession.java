@@ -197,6 +197,7 @@ public final class AgentSession implements Runnable
             // a request before the frame that tells it the session is on.
             channel.send(MessageType.WELCOME, state.epoch(), durable,
                 new Messages.Welcome(state.name(), state.epoch(), durable));
+            group.primaryHeard(System.nanoTime());
             group.primary(link);
             LOG.info("group={} epoch={} primary {} connected from {}; durable seq={}", state.name(), state.epoch(),
                 hello.agentName(), channel.peer(), durable);
@@ -234,6 +235,10 @@ public final class AgentSession implements Runnable
                     nack(group, ex);
                     return;
                 }
+                if (group.primary() == link)
+                {
+                    group.primaryHeard(System.nanoTime());
+                }
                 switch (frame.type())
                 {
                     case DATA ->
@@ -243,8 +248,11 @@ public final class AgentSession implements Runnable
                             return;
                         }
                     }
-                    case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(),
-                        group.store().lastSeq(), null);
+                    case HEARTBEAT ->
+                    {
+                        group.primaryNewestSeq(frame.seq());
+                        channel.send(MessageType.HEARTBEAT, group.state().epoch(), group.store().lastSeq(), null);
+                    }
                     case CHECKPOINT_TAKEN ->
                     {
                         final Messages.CheckpointTaken taken = frame.bodyAs(Messages.CheckpointTaken.class);
