@@ -113,7 +113,8 @@ public final class AutoFailover implements AutoCloseable
     /** How long the group's primary has been silent as this target counts it (ms). */
     public long silentMs(final Group group)
     {
-        final long heardNs = Math.max(group.primaryHeardNs(), listeningSinceNs);
+        final long primaryNs = group.primaryHeardNs();
+        final long heardNs = primaryNs - listeningSinceNs > 0 ? primaryNs : listeningSinceNs;
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heardNs);
     }
 

@@ -33,8 +33,11 @@ public final class Group
     private volatile AgentLink demoted;
     private volatile Messages.FailbackReport failbackReport;
     private volatile String demotedJournalId;
-    /** {@link System#nanoTime()} of the last frame from the primary; 0 if none since this target started. */
-    private volatile long primaryHeardNs;
+    /**
+     * {@link System#nanoTime()} of the last frame from the primary, or of this object's creation (a group
+     * created by its primary's hello has just heard from it).
+     */
+    private volatile long primaryHeardNs = System.nanoTime();
     /** The newest seq the primary's journal held at its last heartbeat. */
     private volatile long primaryNewestSeq;
     /** When the current demoted primary connected ({@link System#nanoTime()}); 0 if none is. */
@@ -157,7 +160,7 @@ public final class Group
         primaryHeardNs = nowNs;
     }
 
-    /** {@link System#nanoTime()} of the primary's last frame since this target started; 0 if none. */
+    /** {@link System#nanoTime()} of the primary's last frame, or of this object's creation if none since. */
     public long primaryHeardNs()
     {
         return primaryHeardNs;
