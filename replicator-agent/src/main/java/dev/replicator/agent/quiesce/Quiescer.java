@@ -157,22 +157,25 @@ public final class Quiescer implements AutoCloseable
                     // Listed before the attempt: a freeze that times out may still take effect in the kernel.
                     frozen.add(mount);
                 }
-                final HookScript.Outcome outcome = FsFreeze.freeze(mount, config.freezeTimeoutMs());
+                // The command's own deadline is not the watchdog's: a freeze killed in its ioctl may still
+                // take effect, so whatever the outcome, a thaw that happened meanwhile is repeated below.
+                final HookScript.Outcome outcome = FsFreeze.freeze(mount,
+                    config.freezeTimeoutMs() + FsFreeze.THAW_TIMEOUT_MS);
+                synchronized (this)
+                {
+                    if (thawed)
+                    {
+                        // The watchdog thawed while this freeze was on its way in: undo whatever it did.
+                        FsFreeze.thaw(mount);
+                        return;
+                    }
+                }
                 if (!outcome.succeeded())
                 {
                     notConsistentBecause = "fsfreeze " + mount + " " + outcome.describe() +
                         (outcome.output().isEmpty() ? "" : ": " + lastLine(outcome.output()));
                     thaw("freeze failed");
                     return;
-                }
-                synchronized (this)
-                {
-                    if (thawed)
-                    {
-                        // The watchdog thawed while this freeze was still on its way in: undo it.
-                        FsFreeze.thaw(mount);
-                        return;
-                    }
                 }
                 LOG.info("group={} froze {} for checkpoint '{}'", group, mount, label);
             }
