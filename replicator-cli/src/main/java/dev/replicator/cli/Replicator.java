@@ -289,6 +289,10 @@ public final class Replicator implements Callable<Integer>
                     System.out.printf("  failed over to %s at %s; recovery volumes %s; %d blocks written since%n",
                         fo.get("image").asText(), fo.get("at").asText(), fo.get("recoveryPaths"),
                         fo.path("blocksWrittenSinceFailover").asLong());
+                    if (fo.hasNonNull("reason"))
+                    {
+                        System.out.println("  why: " + fo.get("reason").asText());
+                    }
                 }
             }
             System.out.println("corrupt frames rejected: " + data.get("corruptFramesRejected").asLong());

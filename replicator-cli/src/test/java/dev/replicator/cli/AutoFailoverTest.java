@@ -56,6 +56,7 @@ class AutoFailoverTest
             assertThat(transition.get("kind").asText()).isEqualTo("FAILOVER");
             assertThat(transition.get("reason").asText()).contains("primary silent for").contains(image);
             assertThat("g@" + transition.get("seq").asLong()).isEqualTo(image);
+            assertThat(group.get("failover").get("reason").asText()).startsWith("automatic: primary silent for");
             await(() -> status(cluster).get("autoFailover").get("lastTransition").has("hookExitCode"), "the hook");
             assertThat(status(cluster).get("autoFailover").get("lastTransition").get("hookExitCode").asInt()).isZero();
             assertThat(Files.readString(hookEnv)).contains("GROUP=g\n", "IMAGE=" + image + "\n", "EPOCH=2\n",
@@ -112,6 +113,39 @@ class AutoFailoverTest
             }
             assertThat(reconnected).as("the agent reconnected").isTrue();
             assertThat(Files.exists(dir.resolve("recovery.img"))).isFalse();
+        }
+    }
+
+    @Test
+    void failsBackOnItsOwnWhenEnabledOnceTheOldPrimaryStayedHealthy() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 8))
+        {
+            final Path recovery = dir.resolve("recovery.img");
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 2",
+                "group.g.auto.failover.to = " + recovery,
+                "group.g.auto.failback = on",
+                "group.g.auto.failback.healthy.s = 2");
+            cluster.startTarget();
+            cluster.startAgent();
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 30, new Random(11));
+            cluster.checkpoint("before");
+            cluster.killAgentHard();
+            await(() -> "FAILED_OVER".equals(status(cluster).path("role").asText()), "the automatic failover");
+            LoopbackCluster.writeRandomRuns(recovery, cluster.volumeBlocks, 20, new Random(12));
+
+            cluster.startAgent();
+            await(() -> "FAILBACK".equals(status(cluster).path("autoFailover").path("lastTransition").path("kind")
+                .asText()), "the automatic failback");
+            final JsonNode group = status(cluster);
+            assertThat(group.get("role").asText()).isEqualTo("REPLICATING");
+            assertThat(group.get("epoch").asLong()).isEqualTo(3);
+            assertThat(group.get("autoFailover").get("lastTransition").get("reason").asText())
+                .contains("connected and healthy for");
+            assertThat(sha256(cluster.volume)).as("the primary holds what the recovery volume held")
+                .isEqualTo(sha256(recovery));
         }
     }
 

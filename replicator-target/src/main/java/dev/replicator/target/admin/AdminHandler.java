@@ -204,6 +204,7 @@ public final class AdminHandler
             final ObjectNode fo = node.putObject("failover");
             fo.put("image", new ImageId(state.name(), state.failover().imageSeq()).toString());
             fo.put("at", Instant.ofEpochMilli(state.failover().atMs()).toString());
+            fo.put("reason", state.failover().reason());
             final ArrayNode paths = fo.putArray("recoveryPaths");
             state.failover().recoveryPaths().forEach(paths::add);
             final RecoveryTracker tracker = failover.tracker(state.name());

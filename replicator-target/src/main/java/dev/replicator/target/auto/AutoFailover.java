@@ -198,10 +198,12 @@ public final class AutoFailover implements AutoCloseable
         }
         final long epoch = before.epoch() + 1;
         final List<Path> paths = recoveryPaths(group.volumeSpecs(), policy.recoveryTo(), epoch);
+        final String why = "automatic: " + reason + "; image " + new ImageId(name, image.seq()) + " is the newest " +
+            image.consistency() + "-consistent checkpoint";
         final FailoverService.Result result;
         try
         {
-            result = failover.failover(group, image.seq(), paths, null);
+            result = failover.failover(group, image.seq(), paths, null, why);
         }
         catch (final IllegalStateException ex)
         {
@@ -209,8 +211,6 @@ public final class AutoFailover implements AutoCloseable
         }
         behindSinceNs.remove(name);
         lastBlocked.remove(name);
-        final String why = reason + "; image " + new ImageId(name, image.seq()) + " is the newest " +
-            image.consistency() + "-consistent checkpoint";
         Transition transition = new Transition("FAILOVER", System.currentTimeMillis(), result.epoch(), image.seq(),
             why, paths.stream().map(Path::toString).toList(), null, null);
         record(group, transition);
