@@ -99,12 +99,12 @@ class AutoFailoverTest
             cluster.stopTarget();
             final long stoppedNs = System.nanoTime();
             // The target stays down longer than the silence window.
-            Await.until(() -> System.nanoTime() - stoppedNs > TimeUnit.SECONDS.toNanos(6), Duration.ofSeconds(30),
+            Await.until(() -> System.nanoTime() - stoppedNs > TimeUnit.SECONDS.toNanos(5), Duration.ofSeconds(30),
                 "time to pass");
             cluster.startTarget();
             final long startedNs = System.nanoTime();
             boolean reconnected = false;
-            while (System.nanoTime() - startedNs < TimeUnit.SECONDS.toNanos(8))
+            while (System.nanoTime() - startedNs < TimeUnit.SECONDS.toNanos(6))
             {
                 final JsonNode group = status(cluster);
                 assertThat(group.get("role").asText()).as("still replicating").isEqualTo("REPLICATING");
