@@ -119,6 +119,12 @@ public final class Group
     public void updateState(final GroupState next) throws IOException
     {
         next.write(dir);
+        if (next.role() != state.role())
+        {
+            // A new role starts the primary's silence afresh: after a failback the old heard time is
+            // from before the failover, and the primary is only now reconnecting as primary.
+            primaryHeardNs = System.nanoTime();
+        }
         state = next;
     }
 
