@@ -222,6 +222,11 @@ public final class AgentConfig
                 {
                     throw config.error(key, mount + " is not a directory (a mount point)");
                 }
+                if (!isMountPoint(mount))
+                {
+                    // fsfreeze on any directory freezes the whole file system it is on (perhaps /).
+                    throw config.error(key, mount + " is not a mount point (see /proc/self/mounts)");
+                }
                 mounts.add(mount);
             }
         }
@@ -231,6 +236,33 @@ public final class AgentConfig
             config.longValue("checkpoint.hook.timeout.ms", QuiesceConfig.DEFAULT_HOOK_TIMEOUT_MS, 1, 86_400_000L),
             mounts,
             config.longValue("freeze.timeout.ms", QuiesceConfig.DEFAULT_FREEZE_TIMEOUT_MS, 1, 86_400_000L));
+    }
+
+    private static boolean isMountPoint(final Path dir)
+    {
+        final Path mounts = Path.of("/proc/self/mounts");
+        if (!Files.isReadable(mounts))
+        {
+            return true; // Not Linux: fsfreeze is not there either, and the freeze will fail loudly.
+        }
+        try
+        {
+            final String wanted = dir.toRealPath().toString();
+            for (final String line : Files.readAllLines(mounts))
+            {
+                final String[] fields = line.split(" ");
+                // Mount points are octal-escaped in this file (a space is \040).
+                if (fields.length > 1 && fields[1].replace("\\040", " ").equals(wanted))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        catch (final java.io.IOException ex)
+        {
+            return false;
+        }
     }
 
     private static Path hook(final ConfigFile config, final Path base, final String key)

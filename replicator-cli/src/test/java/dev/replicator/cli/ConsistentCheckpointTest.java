@@ -5,6 +5,7 @@ import dev.replicator.agent.Agent;
 import dev.replicator.agent.AgentConfig;
 import dev.replicator.agent.quiesce.QuiesceConfig;
 import dev.replicator.agent.quiesce.Quiescer;
+import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.config.HostPort;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.Json;
@@ -29,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
@@ -88,7 +90,7 @@ class ConsistentCheckpointTest
     @Test
     void onlyACheckpointWhosePreHookSucceededIsApplicationConsistentAndNothingStaysFrozen() throws Exception
     {
-        try (Target target = target(); Agent agent = new Agent(agentConfig(target, 30_000, 1000)).start())
+        try (Target target = target(); Agent agent = new Agent(agentConfig(target, 30_000)).start())
         {
             final String address = "127.0.0.1:" + target.port();
             awaitConnected(agent);
@@ -119,7 +121,7 @@ class ConsistentCheckpointTest
     void aCheckpointThatOutlivesTheFreezeTimeoutIsThawedByTheWatchdogAndOnlyCrashConsistent() throws Exception
     {
         Files.writeString(mode, "ok");
-        try (Target target = target(); Agent agent = new Agent(agentConfig(target, 1, 1000)).start())
+        try (Target target = target(); Agent agent = new Agent(agentConfig(target, 1)).start())
         {
             final String address = "127.0.0.1:" + target.port();
             awaitConnected(agent);
@@ -130,12 +132,42 @@ class ConsistentCheckpointTest
     }
 
     @Test
+    void aFreezeThatFailsHalfwayThawsWhatItFrozeAndIsOnlyCrashConsistent() throws Exception
+    {
+        Files.writeString(mode, "ok");
+        try (Target target = target(); Agent agent = new Agent(agentConfig(target, 30_000,
+            List.of(mount, dir.resolve("no-such-mount")))).start())
+        {
+            final String address = "127.0.0.1:" + target.port();
+            awaitConnected(agent);
+            final String image = checkpoint(address, "half-frozen");
+            assertWritable();
+            assertThat(consistency(address, image)).isEqualTo("crash");
+        }
+    }
+
+    @Test
+    void aFreezeMountThatIsNotAMountPointIsRefused() throws Exception
+    {
+        final Path volume = LoopbackCluster.sparseVolume(dir.resolve("v.img"), 1 << 20);
+        final Path plainDir = Files.createDirectories(dir.resolve("not-a-mount"));
+        final Path file = dir.resolve("agent.conf");
+        Files.writeString(file, "group = c\ntarget = 127.0.0.1:1\nvolume.v.path = " + volume + "\n" +
+            "volume.v.freeze.mount = " + plainDir + "\n");
+        assertThatThrownBy(() -> AgentConfig.load(file)).isInstanceOf(ConfigException.class)
+            .hasMessageContaining("is not a mount point");
+        Files.writeString(file, "group = c\ntarget = 127.0.0.1:1\nvolume.v.path = " + volume + "\n" +
+            "volume.v.freeze.mount = " + mount + "\n");
+        assertThat(AgentConfig.load(file).quiesce().freezeMounts()).containsExactly(mount);
+    }
+
+    @Test
     void anAgentThawsWhatAKilledPredecessorLeftFrozen() throws Exception
     {
         final AgentConfig config;
         try (Target target = target())
         {
-            config = agentConfig(target, 30_000, 1000);
+            config = agentConfig(target, 30_000);
             Files.createDirectories(config.stateDir());
             // As a kill -9 between freeze and thaw leaves it: frozen, with the marker written before the freeze.
             Files.writeString(config.stateDir().resolve(Quiescer.MARKER_FILE), mount + "\n");
@@ -159,7 +191,12 @@ class ConsistentCheckpointTest
         return new Target(new TargetConfig(new HostPort("127.0.0.1", 0), dir.resolve("target"), 64, 100, 100)).start();
     }
 
-    private AgentConfig agentConfig(final Target target, final long freezeTimeoutMs, final long hookTimeoutMs)
+    private AgentConfig agentConfig(final Target target, final long freezeTimeoutMs)
+    {
+        return agentConfig(target, freezeTimeoutMs, List.of(mount));
+    }
+
+    private AgentConfig agentConfig(final Target target, final long freezeTimeoutMs, final List<Path> mounts)
     {
         return AgentConfig.builder()
             .group(GROUP)
@@ -168,7 +205,7 @@ class ConsistentCheckpointTest
             .volume(new VolumeSpec("disk", Path.of(device), DEVICE_BYTES, 4096))
             .capture(AgentConfig.Capture.SCAN)
             .scanIntervalMs(3_600_000)
-            .quiesce(new QuiesceConfig(preHook, null, hookTimeoutMs, List.of(mount), freezeTimeoutMs))
+            .quiesce(new QuiesceConfig(preHook, null, 1000, mounts, freezeTimeoutMs))
             .build();
     }
 

@@ -53,6 +53,7 @@ public final class AutoFailover implements AutoCloseable
     private final Map<String, Transition> lastTransitions = new ConcurrentHashMap<>();
     private final Map<String, Long> behindSinceNs = new HashMap<>();
     private final Map<String, Long> nextFailbackAttemptNs = new HashMap<>();
+    private final Map<String, Long> nextFailoverAttemptNs = new HashMap<>();
     private final Map<String, String> lastBlocked = new HashMap<>();
     private final Thread thread;
     private volatile long listeningSinceNs;
@@ -189,6 +190,10 @@ public final class AutoFailover implements AutoCloseable
             lastBlocked.remove(name);
             return;
         }
+        if (nowNs - nextFailoverAttemptNs.getOrDefault(name, nowNs) < 0)
+        {
+            return;
+        }
         final Checkpoint image = chooseImage(group);
         final GroupState before = group.state();
         if (image == null)
@@ -197,7 +202,17 @@ public final class AutoFailover implements AutoCloseable
             return;
         }
         final long epoch = before.epoch() + 1;
-        final List<Path> paths = recoveryPaths(group.volumeSpecs(), policy.recoveryTo(), epoch);
+        final List<Path> paths;
+        try
+        {
+            paths = recoveryPaths(group.volumeSpecs(), policy.recoveryTo(), epoch);
+        }
+        catch (final IOException ex)
+        {
+            blocked(group, "FAILOVER_BLOCKED", reason + "; but the recovery volume cannot go to " +
+                policy.recoveryTo() + ": " + ex.getMessage());
+            return;
+        }
         final String why = "automatic: " + reason + "; image " + new ImageId(name, image.seq()) + " is the newest " +
             image.consistency() + "-consistent checkpoint";
         final FailoverService.Result result;
@@ -208,6 +223,13 @@ public final class AutoFailover implements AutoCloseable
         catch (final IllegalStateException ex)
         {
             return; // An admin failed it over meanwhile.
+        }
+        catch (final IOException ex)
+        {
+            // Rolled back: try again after another silence window, not every tick (each try bumps the epoch).
+            nextFailoverAttemptNs.put(name, nowNs + TimeUnit.MILLISECONDS.toNanos(policy.silenceMs()));
+            blocked(group, "FAILOVER_BLOCKED", reason + "; but the failover failed: " + ex.getMessage());
+            return;
         }
         behindSinceNs.remove(name);
         lastBlocked.remove(name);
