@@ -122,8 +122,8 @@ public final class Quiescer implements AutoCloseable
                     env("pre"), config.hookTimeoutMs());
                 if (!pre.succeeded())
                 {
-                    notConsistentBecause = "pre-checkpoint hook " + config.preHook() + " " + pre.describe() +
-                        (pre.output().isEmpty() ? "" : ": " + lastLine(pre.output()));
+                    notConsistent("pre-checkpoint hook " + config.preHook() + " " + pre.describe() +
+                        (pre.output().isEmpty() ? "" : ": " + lastLine(pre.output())));
                     return;
                 }
             }
@@ -139,7 +139,7 @@ public final class Quiescer implements AutoCloseable
             }
             catch (final IOException ex)
             {
-                notConsistentBecause = "could not write " + marker + " before freezing: " + ex.getMessage();
+                notConsistent("could not write " + marker + " before freezing: " + ex.getMessage());
                 return;
             }
             synchronized (this)
@@ -172,12 +172,20 @@ public final class Quiescer implements AutoCloseable
                 }
                 if (!outcome.succeeded())
                 {
-                    notConsistentBecause = "fsfreeze " + mount + " " + outcome.describe() +
-                        (outcome.output().isEmpty() ? "" : ": " + lastLine(outcome.output()));
+                    notConsistent("fsfreeze " + mount + " " + outcome.describe() +
+                        (outcome.output().isEmpty() ? "" : ": " + lastLine(outcome.output())));
                     thaw("freeze failed");
                     return;
                 }
                 LOG.info("group={} froze {} for checkpoint '{}'", group, mount, label);
+            }
+        }
+
+        private synchronized void notConsistent(final String why)
+        {
+            if (notConsistentBecause == null)
+            {
+                notConsistentBecause = why;
             }
         }
 
