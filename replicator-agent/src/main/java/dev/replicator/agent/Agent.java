@@ -7,12 +7,14 @@ import dev.replicator.agent.capture.ScanCapture;
 import dev.replicator.agent.capture.VolumeWriter;
 import dev.replicator.agent.failback.DemotedHost;
 import dev.replicator.agent.failback.DemotedPrimary;
+import dev.replicator.agent.quiesce.Quiescer;
 import dev.replicator.agent.ship.Shipper;
 import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalConfig;
 import dev.replicator.core.metrics.MetricsEndpoint;
+import dev.replicator.core.journal.JournalEntryDescriptor;
 import net.openhft.chronicle.queue.RollCycles;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.FrameChannel;
@@ -29,6 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The agent: protects one group. Owns the journal, the capture (API writer and/or periodic scans),
@@ -66,6 +69,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private Thread scanThread;
     private MetricsEndpoint metrics;
     private volatile boolean running;
+    private Quiescer quiescer;
+    private long lastIntervalCheckpointNs;
 
     public Agent(final AgentConfig config)
     {
@@ -80,6 +85,9 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     {
         Files.createDirectories(config.stateDir());
         state = AgentState.readOrNew(config.stateDir(), config.group());
+        // First of all: a previous run killed while a file system was frozen must not leave it frozen.
+        quiescer = new Quiescer(config.group(), config.stateDir(), config.quiesce());
+        quiescer.thawLeftovers();
         journal = Journal.open(journalConfig());
         try
         {
@@ -130,6 +138,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         // In API mode the loop only resyncs blocks recorded in bitmap mode.
         scanThread = new Thread(this::scanLoop, "scanner-" + config.group());
         scanThread.setDaemon(true);
+        lastIntervalCheckpointNs = System.nanoTime();
         scanThread.start();
         writeStatus();
         return this;
@@ -160,9 +169,16 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             {
                 if (role != AgentRole.DEMOTED && changeLog.resync() > 0)
                 {
-                    checkpoint("resync");
+                    crashConsistentCheckpoint("resync");
                 }
-                if (config.capture() == AgentConfig.Capture.SCAN)
+                if (config.checkpointIntervalMs() > 0 && role != AgentRole.DEMOTED &&
+                    System.nanoTime() - lastIntervalCheckpointNs >= TimeUnit.MILLISECONDS.toNanos(config.checkpointIntervalMs()))
+                {
+                    lastIntervalCheckpointNs = System.nanoTime();
+                    final long seq = checkpoint("interval");
+                    LOG.info("group={} periodic checkpoint seq={}", config.group(), seq);
+                }
+                else if (config.capture() == AgentConfig.Capture.SCAN)
                 {
                     final long seq = scanCapture.scanAndCheckpoint(null);
                     if (seq > 0)
@@ -194,8 +210,47 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         return writer;
     }
 
-    /** Takes a checkpoint now (after a scan in scan mode); returns its seq, or -1 while demoted. */
+    /**
+     * Takes a checkpoint now (after a scan in scan mode), quiesced by the configured hooks and fsfreeze
+     * (application-consistent if they all succeed); returns its seq, or -1 while demoted.
+     */
     public long checkpoint(final String label) throws IOException
+    {
+        if (!quiescer.isConfigured())
+        {
+            return crashConsistentCheckpoint(label);
+        }
+        if (role == AgentRole.DEMOTED)
+        {
+            return -1;
+        }
+        // One quiesced checkpoint at a time: two would freeze and thaw under each other.
+        synchronized (quiescer)
+        {
+            final long seq;
+            final String notConsistent;
+            try (Quiescer.Quiesced quiesced = quiescer.quiesce(label))
+            {
+                final LongSupplier flags = () -> quiesced.seal() ? JournalEntryDescriptor.CHECKPOINT_APP_CONSISTENT : 0;
+                seq = config.capture() == AgentConfig.Capture.SCAN ?
+                    scanCapture.scanAndCheckpoint(label, flags) : writer.checkpoint(label, flags.getAsLong());
+                notConsistent = quiesced.notConsistentBecause();
+            }
+            if (notConsistent != null)
+            {
+                LOG.warn("group={} checkpoint '{}' seq={} is only crash-consistent: {}", config.group(), label, seq,
+                    notConsistent);
+            }
+            else
+            {
+                LOG.info("group={} checkpoint '{}' seq={} is application-consistent", config.group(), label, seq);
+            }
+            writeStatus();
+            return seq;
+        }
+    }
+
+    private long crashConsistentCheckpoint(final String label) throws IOException
     {
         if (role == AgentRole.DEMOTED)
         {
@@ -445,6 +500,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             writeStatusIfOpen();
             closeQuietly();
+        }
+        if (quiescer != null)
+        {
+            quiescer.close();
         }
         stopped.countDown();
     }

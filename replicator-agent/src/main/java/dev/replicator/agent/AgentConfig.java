@@ -1,5 +1,6 @@
 package dev.replicator.agent;
 
+import dev.replicator.agent.quiesce.QuiesceConfig;
 import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
@@ -40,6 +41,12 @@ import java.util.Set;
  * journal.sync = checkpoint           # none | checkpoint
  * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
  * metrics.listen = 127.0.0.1:9401    # Prometheus metrics over HTTP; off unless set
+ * checkpoint.interval.s = 0           # a quiesced checkpoint this often (0: only when asked)
+ * checkpoint.pre.hook = FILE          # consistent checkpoints: see QuiesceConfig
+ * checkpoint.post.hook = FILE
+ * checkpoint.hook.timeout.ms = 30000
+ * volume.data.freeze.mount = /srv/db  # fsfreeze this mount around a quiesced checkpoint
+ * freeze.timeout.ms = 30000
  * </pre>
  */
 public final class AgentConfig
@@ -80,9 +87,13 @@ public final class AgentConfig
     private final long maxUnshippedBytes;
     private final Map<String, NbdListenAddress> nbdFronts;
     private final HostPort metricsListen;
+    private final QuiesceConfig quiesce;
+    private final long checkpointIntervalMs;
 
     private AgentConfig(final Builder b)
     {
+        this.quiesce = b.quiesce;
+        this.checkpointIntervalMs = b.checkpointIntervalMs;
         this.group = b.group;
         this.agentName = b.agentName;
         this.target = b.target;
@@ -174,6 +185,8 @@ public final class AgentConfig
                 b.nbdFronts.put(name, listen);
             }
         }
+        b.quiesce = quiesce(config, base, names);
+        b.checkpointIntervalMs = config.longValue("checkpoint.interval.s", 0, 0, 86_400L * 365) * 1000;
         config.rejectUnknownKeys();
         return b.build();
     }
@@ -264,6 +277,76 @@ public final class AgentConfig
         }
     }
 
+    private static QuiesceConfig quiesce(final ConfigFile config, final Path base, final Set<String> volumeNames)
+    {
+        final List<Path> mounts = new ArrayList<>();
+        for (final String name : volumeNames)
+        {
+            final String key = "volume." + name + ".freeze.mount";
+            if (config.has(key))
+            {
+                final Path mount = base.resolve(config.requirePath(key));
+                if (!Files.isDirectory(mount))
+                {
+                    throw config.error(key, mount + " is not a directory (a mount point)");
+                }
+                if (!isMountPoint(mount))
+                {
+                    // fsfreeze on any directory freezes the whole file system it is on (perhaps /).
+                    throw config.error(key, mount + " is not a mount point (see /proc/self/mounts)");
+                }
+                mounts.add(mount);
+            }
+        }
+        return new QuiesceConfig(
+            hook(config, base, "checkpoint.pre.hook"),
+            hook(config, base, "checkpoint.post.hook"),
+            config.longValue("checkpoint.hook.timeout.ms", QuiesceConfig.DEFAULT_HOOK_TIMEOUT_MS, 1, 86_400_000L),
+            mounts,
+            config.longValue("freeze.timeout.ms", QuiesceConfig.DEFAULT_FREEZE_TIMEOUT_MS, 1, 86_400_000L));
+    }
+
+    private static boolean isMountPoint(final Path dir)
+    {
+        final Path mounts = Path.of("/proc/self/mounts");
+        if (!Files.isReadable(mounts))
+        {
+            return true; // Not Linux: fsfreeze is not there either, and the freeze will fail loudly.
+        }
+        try
+        {
+            final String wanted = dir.toRealPath().toString();
+            for (final String line : Files.readAllLines(mounts))
+            {
+                final String[] fields = line.split(" ");
+                // Mount points are octal-escaped in this file (a space is \040).
+                if (fields.length > 1 && fields[1].replace("\\040", " ").equals(wanted))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        catch (final java.io.IOException ex)
+        {
+            return false;
+        }
+    }
+
+    private static Path hook(final ConfigFile config, final Path base, final String key)
+    {
+        if (!config.has(key))
+        {
+            return null;
+        }
+        final Path path = base.resolve(config.requirePath(key));
+        if (!Files.isRegularFile(path) || !Files.isExecutable(path))
+        {
+            throw config.error(key, path + " is not an executable file");
+        }
+        return path;
+    }
+
     private static String defaultHostName()
     {
         try
@@ -348,6 +431,18 @@ public final class AgentConfig
         return nbdFronts;
     }
 
+    /** Hooks and fsfreeze around requested and periodic checkpoints. */
+    public QuiesceConfig quiesce()
+    {
+        return quiesce;
+    }
+
+    /** A quiesced checkpoint this often; 0: only when asked ({@code replicator checkpoint}). */
+    public long checkpointIntervalMs()
+    {
+        return checkpointIntervalMs;
+    }
+
     public int volumeIndex(final String name)
     {
         for (int i = 0; i < volumes.size(); i++)
@@ -401,6 +496,21 @@ public final class AgentConfig
         public Builder metricsListen(final HostPort metricsListen)
         {
             this.metricsListen = metricsListen;
+            return this;
+        }
+
+        private QuiesceConfig quiesce = QuiesceConfig.none();
+        private long checkpointIntervalMs;
+
+        public Builder quiesce(final QuiesceConfig quiesce)
+        {
+            this.quiesce = quiesce;
+            return this;
+        }
+
+        public Builder checkpointIntervalMs(final long checkpointIntervalMs)
+        {
+            this.checkpointIntervalMs = checkpointIntervalMs;
             return this;
         }
 

@@ -367,12 +367,13 @@ public final class Replicator implements Callable<Integer>
                 System.out.println(Json.pretty(data));
                 return 0;
             }
-            System.out.printf("%-24s %10s  %-24s  %-20s %14s%n", "ID", "SEQ", "TIME", "LABEL", "BLOCKS CHANGED");
+            System.out.printf("%-24s %10s  %-24s  %-20s %14s  %s%n", "ID", "SEQ", "TIME", "LABEL", "BLOCKS CHANGED",
+                "CONSISTENCY");
             for (final JsonNode image : data)
             {
-                System.out.printf("%-24s %10d  %-24s  %-20s %14d%n", image.get("id").asText(),
+                System.out.printf("%-24s %10d  %-24s  %-20s %14d  %s%n", image.get("id").asText(),
                     image.get("seq").asLong(), image.get("time").asText(), image.get("label").asText(),
-                    image.get("blocksChanged").asLong());
+                    image.get("blocksChanged").asLong(), image.path("consistency").asText("crash"));
             }
             return 0;
         }
@@ -444,6 +445,10 @@ public final class Replicator implements Callable<Integer>
 
             @Option(names = "--latest", description = "the newest durable data")
             boolean latest;
+
+            @Option(names = "--latest-consistent", description = "the newest application-consistent image " +
+                "(taken with the application quiesced: checkpoint hooks, fsfreeze)")
+            boolean latestConsistent;
         }
 
         @Option(names = "--to", required = true, paramLabel = "PATH", description = "new recovery volume file " +
@@ -460,7 +465,8 @@ public final class Replicator implements Callable<Integer>
             final String atMs = which.at == null ? null :
                 Long.toString(TimeArgument.parseEpochMs(which.at, ZoneId.systemDefault()));
             final JsonNode data = request(target, "failover", args("group", group, "image", which.image, "atMs", atMs,
-                "latest", which.latest ? "true" : null, "to", absolute(to), "test", test ? "true" : null));
+                "latest", which.latest ? "true" : null, "latestConsistent", which.latestConsistent ? "true" : null,
+                "to", absolute(to), "test", test ? "true" : null));
             if (test)
             {
                 System.out.printf("test failover of group %s: image %s copied to %s (%d ms); replication untouched%n",

@@ -87,6 +87,24 @@ final class StatusTable
                 out.append(String.format("group %s: failed over to %s at %s; recovery volumes %s; %d blocks written " +
                     "since%n", name, fo.path("image").asText(), fo.path("at").asText(), fo.path("recoveryPaths"),
                     fo.path("blocksWrittenSinceFailover").asLong()));
+                if (fo.hasNonNull("reason"))
+                {
+                    out.append("group ").append(name).append(": why: ").append(fo.get("reason").asText()).append('\n');
+                }
+            }
+            final JsonNode auto = group.path("autoFailover");
+            if (!"off".equals(auto.path("policy").asText("off")))
+            {
+                out.append("group ").append(name).append(": auto failover ").append(auto.get("policy").asText())
+                    .append('\n');
+            }
+            if (auto.has("lastTransition"))
+            {
+                final JsonNode t = auto.get("lastTransition");
+                out.append(String.format("group %s: last automatic transition: %s at %s, epoch %d, seq %d: %s%s%n",
+                    name, t.path("kind").asText(), t.path("at").asText(), t.path("epoch").asLong(),
+                    t.path("seq").asLong(), t.path("reason").asText(),
+                    t.has("hook") ? "; hook " + t.get("hook").asText() : ""));
             }
         }
         out.append("corrupt frames rejected: ").append(status.path("corruptFramesRejected").asLong()).append('\n');

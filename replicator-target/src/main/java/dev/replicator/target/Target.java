@@ -2,6 +2,7 @@ package dev.replicator.target;
 
 import dev.replicator.core.metrics.MetricsEndpoint;
 import dev.replicator.target.admin.AdminHandler;
+import dev.replicator.target.auto.AutoFailover;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.Groups;
@@ -31,6 +32,7 @@ public final class Target implements AutoCloseable
     private FailoverService failover;
     private TargetServer server;
     private MetricsEndpoint metrics;
+    private AutoFailover autoFailover;
 
     public Target(final TargetConfig config)
     {
@@ -45,7 +47,10 @@ public final class Target implements AutoCloseable
         {
             failover = new FailoverService(config.recoveryScanIntervalMs());
             failover.resume(groups);
-            final AdminHandler admin = new AdminHandler(groups, failover, new FailbackService(failover));
+            final FailbackService failback = new FailbackService(failover);
+            final AdminHandler admin = new AdminHandler(groups, failover, failback);
+            autoFailover = new AutoFailover(groups, config.autoFailover(), failover, failback);
+            admin.autoFailover(autoFailover);
             server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
                 admin::handle);
             admin.server(server);
@@ -54,6 +59,8 @@ public final class Target implements AutoCloseable
                 metrics = TargetMetrics.serve(admin.statusReporter(), groups, config.metricsListen());
                 LOG.info("metrics on http://{}:{}/metrics", config.metricsListen().host(), metrics.port());
             }
+            // Silence counts from now, when agents can reach us: never the target's own downtime.
+            autoFailover.start();
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -97,6 +104,10 @@ public final class Target implements AutoCloseable
     @Override
     public synchronized void close()
     {
+        if (autoFailover != null)
+        {
+            autoFailover.close();
+        }
         if (metrics != null)
         {
             metrics.close();

@@ -234,12 +234,19 @@ public final class ChangeLog
      */
     public synchronized long checkpoint(final long timestampMs, final String label) throws IOException
     {
+        return checkpoint(timestampMs, label, 0);
+    }
+
+    /** As {@link #checkpoint(long, String)}, with the journal entry's checkpoint flags. */
+    public synchronized long checkpoint(final long timestampMs, final String label, final long flags)
+        throws IOException
+    {
         if (mode == Mode.BITMAP)
         {
             makeDurable();
             return -1;
         }
-        final long seq = journal.get().appendCheckpoint(timestampMs, label);
+        final long seq = journal.get().appendCheckpoint(timestampMs, label, flags);
         makeDurable();
         return seq;
     }

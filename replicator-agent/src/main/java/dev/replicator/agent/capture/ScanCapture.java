@@ -5,6 +5,7 @@ import dev.replicator.core.scan.FingerprintScanner;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * Scan mode: fingerprints every block of every volume of the group and records the blocks whose
@@ -38,6 +39,16 @@ public final class ScanCapture
      */
     public synchronized long scanAndCheckpoint(final String label) throws IOException
     {
+        return scanAndCheckpoint(label, () -> 0);
+    }
+
+    /**
+     * As {@link #scanAndCheckpoint(String)}; {@code flagsAfterScan} is asked, once the scan has
+     * journaled what changed, for the checkpoint's flags (whether the application was quiesced throughout).
+     */
+    public synchronized long scanAndCheckpoint(final String label, final LongSupplier flagsAfterScan)
+        throws IOException
+    {
         if (paused)
         {
             return -1;
@@ -54,7 +65,8 @@ public final class ScanCapture
         {
             return -1;
         }
-        final long seq = changeLog.checkpoint(lastScanEndMs, label == null ? "scan" : label);
+        final long seq = changeLog.checkpoint(lastScanEndMs, label == null ? "scan" : label,
+            flagsAfterScan.getAsLong());
         if (seq > 0)
         {
             lastCheckpointSeq = seq;

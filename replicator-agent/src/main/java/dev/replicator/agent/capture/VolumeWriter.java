@@ -142,7 +142,13 @@ public final class VolumeWriter
      */
     public synchronized long checkpoint(final String label) throws IOException
     {
-        final long seq = changeLog.checkpoint(System.currentTimeMillis(), label);
+        return checkpoint(label, 0);
+    }
+
+    /** As {@link #checkpoint(String)}, with the journal entry's checkpoint flags. */
+    public synchronized long checkpoint(final String label, final long flags) throws IOException
+    {
+        final long seq = changeLog.checkpoint(System.currentTimeMillis(), label, flags);
         // The changes are durable in the journal or the dirty bitmap: the fingerprint tables may
         // now say the target will have these blocks, so the next scan does not record them again.
         applyPending();

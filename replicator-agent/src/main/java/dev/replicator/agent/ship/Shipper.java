@@ -2,8 +2,10 @@ package dev.replicator.agent.ship;
 
 import dev.replicator.core.config.HostPort;
 import dev.replicator.core.journal.Journal;
+import dev.replicator.core.journal.JournalEntryDescriptor;
 import dev.replicator.core.journal.JournalEntryHandler;
 import dev.replicator.core.journal.JournalReader;
+import dev.replicator.core.wire.BlockRecordDescriptor;
 import dev.replicator.core.wire.DataFrameEncoder;
 import dev.replicator.core.wire.Frame;
 import dev.replicator.core.wire.FrameChannel;
@@ -312,7 +314,9 @@ public final class Shipper implements Runnable
                     final long nowMs = System.currentTimeMillis();
                     if (nowMs - lastSendMs >= heartbeatIntervalMs)
                     {
-                        channel.send(MessageType.HEARTBEAT, epoch, ackedSeq, null);
+                        // The heartbeat's seq is the journal's newest: the target compares it with its durable
+                        // seq to see how far behind it is (auto failover's max.lag.s).
+                        channel.send(MessageType.HEARTBEAT, epoch, journal.lastSeq(), null);
                         lastSendMs = nowMs;
                     }
                     if (nowMs - lastReleaseMs >= RELEASE_INTERVAL_MS)
@@ -562,12 +566,20 @@ public final class Shipper implements Runnable
         @Override
         public void onCheckpoint(final long seq, final long timestampMs, final String label)
         {
+            onCheckpoint(seq, timestampMs, label, 0);
+        }
+
+        @Override
+        public void onCheckpoint(final long seq, final long timestampMs, final String label, final long flags)
+        {
+            final int wireFlags = (flags & JournalEntryDescriptor.CHECKPOINT_APP_CONSISTENT) != 0 ?
+                BlockRecordDescriptor.CHECKPOINT_APP_CONSISTENT : 0;
             try
             {
-                if (!encoder.tryAddCheckpoint(seq, timestampMs, label))
+                if (!encoder.tryAddCheckpoint(seq, timestampMs, label, wireFlags))
                 {
                     sendFrame(channel);
-                    encoder.tryAddCheckpoint(seq, timestampMs, label);
+                    encoder.tryAddCheckpoint(seq, timestampMs, label, wireFlags);
                 }
             }
             catch (final IOException ex)

@@ -365,6 +365,16 @@ public final class Journal implements AutoCloseable
      */
     public long appendCheckpoint(final long timestampMs, final String label)
     {
+        return appendCheckpoint(timestampMs, label, 0);
+    }
+
+    /**
+     * Journals a checkpoint with flags ({@link JournalEntryDescriptor#CHECKPOINT_APP_CONSISTENT}).
+     *
+     * @return the seq assigned to the checkpoint.
+     */
+    public long appendCheckpoint(final long timestampMs, final String label, final long flags)
+    {
         final byte[] labelBytes = label == null ? new byte[0] : label.getBytes(StandardCharsets.UTF_8);
         checkPayloadLength("checkpoint label", labelBytes.length);
         synchronized (appendLock)
@@ -376,7 +386,7 @@ public final class Journal implements AutoCloseable
                 try
                 {
                     JournalEntryDescriptor.encodeHeader(
-                        appendHeader, seq, timestampMs, 0, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
+                        appendHeader, seq, timestampMs, flags, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
                     JournalEntryDescriptor.write(
                         dc.wire().bytes(), appendHeader, appendCrc, ByteBuffer.wrap(labelBytes), 0, labelBytes.length);
                 }

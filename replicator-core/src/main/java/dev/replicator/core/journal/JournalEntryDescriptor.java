@@ -21,7 +21,7 @@ import java.util.zip.CRC32C;
  *  |                         Timestamp Ms                          |
  *  |                                                               |
  *  +---------------------------------------------------------------+
- *  |                  First Block (0 for CHECKPOINT)               |
+ *  |        First Block (WRITE) / Checkpoint Flags (CHECKPOINT)    |
  *  |                                                               |
  *  +---------------------------------------------------------------+
  *  |                        Payload Length                         |
@@ -42,6 +42,8 @@ import java.util.zip.CRC32C;
  *   UTF-8 (may be empty).</li>
  *   <li>Volume Index: unsigned 16 bits, the volume's index in the group's configuration (0 for
  *   CHECKPOINT).</li>
+ *   <li>Checkpoint Flags: {@link #CHECKPOINT_APP_CONSISTENT} when the application was quiesced around
+ *   the checkpoint (hooks, fsfreeze); 0 (crash-consistent) in journals written before the field.</li>
  *   <li>Type: {@link #TYPE_WRITE} or {@link #TYPE_CHECKPOINT}.</li>
  *   <li>Format: {@link #FORMAT_CRC32C} for every entry this code writes: the entry ends with the
  *   CRC32C of bytes {@code [0, 32 + Payload Length)}. {@link #FORMAT_UNCHECKED} (the byte was reserved
@@ -69,6 +71,9 @@ public final class JournalEntryDescriptor
 
     public static final byte TYPE_WRITE = 1;
     public static final byte TYPE_CHECKPOINT = 2;
+
+    /** Checkpoint flag: the application was quiesced (pre hook and fsfreeze succeeded) around it. */
+    public static final long CHECKPOINT_APP_CONSISTENT = 1;
 
     /** Entry of a journal written before entries had a CRC: no trailer, read unchecked. */
     public static final byte FORMAT_UNCHECKED = 0;

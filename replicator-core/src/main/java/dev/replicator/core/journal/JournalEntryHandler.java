@@ -29,4 +29,13 @@ public interface JournalEntryHandler
      * @param label       the label given at append, empty if none.
      */
     void onCheckpoint(long seq, long timestampMs, String label);
+
+    /**
+     * A consistent point of the group, with its flags ({@link JournalEntryDescriptor#CHECKPOINT_APP_CONSISTENT});
+     * handlers that do not care about consistency keep the three-argument form.
+     */
+    default void onCheckpoint(long seq, long timestampMs, String label, long flags)
+    {
+        onCheckpoint(seq, timestampMs, label);
+    }
 }

@@ -182,7 +182,8 @@ public final class JournalReader implements AutoCloseable
         else
         {
             handler.onCheckpoint(seq, decoder.timestampMs(),
-                new String(decoder.payloadBytes(), 0, decoder.payloadLength(), StandardCharsets.UTF_8));
+                new String(decoder.payloadBytes(), 0, decoder.payloadLength(), StandardCharsets.UTF_8),
+                decoder.firstBlock());
         }
         lastReadSeq = seq;
     }

@@ -15,7 +15,7 @@ package dev.replicator.core.wire;
  * |       Block Index (BLOCK) / Timestamp ms (CHECKPOINT)         |
  * |                                                               |
  * +-------------------------------+---------------+---------------+
- * |         Volume Index          |     Kind      |     Codec     |
+ * |  Volume Index / CP Flags      |     Kind      |     Codec     |
  * +-------------------------------+---------------+---------------+
  * |                        Encoded Length                         |
  * +---------------------------------------------------------------+
@@ -30,6 +30,11 @@ public final class BlockRecordDescriptor
 {
     public static final byte KIND_BLOCK = 1;
     public static final byte KIND_CHECKPOINT = 2;
+    /**
+     * CHECKPOINT records carry flags in the Volume Index field (0 before it existed): this bit says the
+     * application was quiesced around the checkpoint (application-consistent).
+     */
+    public static final int CHECKPOINT_APP_CONSISTENT = 1;
 
     public static final int SEQ_OFFSET = 0;
     public static final int BLOCK_INDEX_OFFSET = 8;

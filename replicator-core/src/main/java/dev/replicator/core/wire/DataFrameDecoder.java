@@ -111,7 +111,7 @@ public final class DataFrameDecoder
                 {
                     throw new CorruptFrameException("record " + i + " checkpoint label fails its xxHash64");
                 }
-                batch.addCheckpoint(seq, blockIndex, new String(label, StandardCharsets.UTF_8));
+                batch.addCheckpoint(seq, blockIndex, new String(label, StandardCharsets.UTF_8), volume);
             }
             else
             {

@@ -108,6 +108,12 @@ public final class DataFrameEncoder
     /** @return false if the record does not fit this frame. */
     public boolean tryAddCheckpoint(final long seq, final long timestampMs, final String label)
     {
+        return tryAddCheckpoint(seq, timestampMs, label, 0);
+    }
+
+    /** @param flags {@link BlockRecordDescriptor#CHECKPOINT_APP_CONSISTENT} or 0; false if it does not fit. */
+    public boolean tryAddCheckpoint(final long seq, final long timestampMs, final String label, final int flags)
+    {
         final byte[] bytes = label.getBytes(StandardCharsets.UTF_8);
         if (bytes.length > MAX_LABEL_BYTES)
         {
@@ -120,7 +126,7 @@ public final class DataFrameEncoder
         final int header = position;
         buffer.putLong(header + SEQ_OFFSET, seq);
         buffer.putLong(header + BLOCK_INDEX_OFFSET, timestampMs);
-        buffer.putShort(header + VOLUME_OFFSET, (short)0);
+        buffer.putShort(header + VOLUME_OFFSET, (short)flags);
         buffer.put(header + KIND_OFFSET, KIND_CHECKPOINT);
         buffer.put(header + CODEC_OFFSET, BlockCodec.RAW);
         buffer.putInt(header + ENCODED_LENGTH_OFFSET, bytes.length);

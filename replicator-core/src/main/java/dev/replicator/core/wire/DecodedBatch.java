@@ -48,12 +48,12 @@ public final class DecodedBatch
         size++;
     }
 
-    void addCheckpoint(final long seq, final long timestampMs, final String label)
+    void addCheckpoint(final long seq, final long timestampMs, final String label, final int flags)
     {
         ensureCapacity();
         kinds[size] = BlockRecordDescriptor.KIND_CHECKPOINT;
         seqs[size] = seq;
-        volumes[size] = 0;
+        volumes[size] = flags;
         blockIndices[size] = timestampMs;
         plainLengths[size] = 0;
         labels[size] = label;
@@ -63,6 +63,12 @@ public final class DecodedBatch
     public int size()
     {
         return size;
+    }
+
+    /** A checkpoint's flags ({@link BlockRecordDescriptor#CHECKPOINT_APP_CONSISTENT}). */
+    public int checkpointFlags(final int i)
+    {
+        return volumes[i];
     }
 
     public boolean isCheckpoint(final int i)

@@ -10,6 +10,9 @@ import dev.replicator.core.wire.FrameChannel;
 import dev.replicator.core.wire.Json;
 import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
+import dev.replicator.target.auto.AutoFailover;
+import dev.replicator.target.auto.AutoFailoverPolicy;
+import dev.replicator.target.auto.Transition;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.AgentLink;
@@ -74,6 +77,12 @@ public final class AdminHandler
     public StatusReporter statusReporter()
     {
         return statusReporter;
+    }
+
+    /** For status: the automatic failover policies and their last transitions. */
+    public void autoFailover(final AutoFailover autoFailover)
+    {
+        statusReporter.autoFailover(autoFailover);
     }
 
     public void handle(final FrameChannel channel, final Messages.AdminRequest request)
@@ -199,7 +208,8 @@ public final class AdminHandler
                     .put("time", Instant.ofEpochMilli(checkpoint.timestampMs()).toString())
                     .put("timeMs", checkpoint.timestampMs())
                     .put("label", checkpoint.label())
-                    .put("blocksChanged", checkpoint.blocksChanged());
+                    .put("blocksChanged", checkpoint.blocksChanged())
+                    .put("consistency", checkpoint.consistency());
             }
         }
         return list;
@@ -347,6 +357,7 @@ public final class AdminHandler
         final ObjectNode node = Json.mapper().createObjectNode();
         node.put("image", new ImageId(groupName, seq).toString());
         node.put("seq", seq);
+        node.put("consistency", group.store().checkpoint(seq).map(Checkpoint::consistency).orElse("crash"));
         return node;
     }
 
@@ -490,6 +501,18 @@ public final class AdminHandler
             }
             return chosen;
         }
+        if (Boolean.parseBoolean(args.get("latestConsistent")))
+        {
+            for (int i = checkpoints.size() - 1; i >= 0; i--)
+            {
+                if (checkpoints.get(i).applicationConsistent())
+                {
+                    return checkpoints.get(i).seq();
+                }
+            }
+            throw AdminException.badInput("group '" + name + "' has no application-consistent image (take one with " +
+                "'replicator checkpoint' on an agent with checkpoint hooks or fsfreeze); nothing was changed");
+        }
         if (Boolean.parseBoolean(args.get("latest")))
         {
             if (checkpoints.isEmpty() && group.store().lastSeq() == 0)
@@ -498,7 +521,7 @@ public final class AdminHandler
             }
             return FailoverService.LATEST;
         }
-        throw AdminException.badInput("say which image: --image ID, --at TIME or --latest");
+        throw AdminException.badInput("say which image: --image ID, --at TIME, --latest or --latest-consistent");
     }
 
     // ------------------------------------------------------------------ verify

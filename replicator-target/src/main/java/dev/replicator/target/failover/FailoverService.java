@@ -101,6 +101,16 @@ public final class FailoverService implements AutoCloseable
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress) throws IOException
     {
+        return failover(group, imageSeq, recoveryPaths, progress, "admin command");
+    }
+
+    /**
+     * As {@link #failover(Group, long, List, ProgressListener)}, recording {@code reason} in the
+     * failover record, persisted with the epoch bump.
+     */
+    public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
+        final ProgressListener progress, final String reason) throws IOException
+    {
         group.lock().lock();
         try
         {
@@ -141,8 +151,9 @@ public final class FailoverService implements AutoCloseable
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
                 new GroupState.FailoverRecord(seq, System.currentTimeMillis(), epoch, pathNames,
-                    group.store().lastSeq())));
-            LOG.warn("group={} epoch={} FAILOVER to image seq={}: old primary fenced", before.name(), epoch, seq);
+                    group.store().lastSeq(), reason)));
+            LOG.warn("group={} epoch={} seq={} FAILOVER to image seq={}: old primary fenced; reason: {}", before.name(),
+                epoch, seq, seq, reason);
             fence(group, epoch);
             try
             {

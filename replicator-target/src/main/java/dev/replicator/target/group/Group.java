@@ -34,6 +34,15 @@ public final class Group
     private volatile Messages.FailbackReport failbackReport;
     private volatile String demotedJournalId;
     private final GroupActivity activity;
+    /**
+     * {@link System#nanoTime()} of the last frame from the primary, or of this object's creation (a group
+     * created by its primary's hello has just heard from it).
+     */
+    private volatile long primaryHeardNs = System.nanoTime();
+    /** The newest seq the primary's journal held at its last heartbeat. */
+    private volatile long primaryNewestSeq;
+    /** When the current demoted primary connected ({@link System#nanoTime()}); 0 if none is. */
+    private volatile long demotedSinceNs;
 
     public Group(final Path dir, final GroupState state, final ImageStore store)
     {
@@ -118,6 +127,12 @@ public final class Group
     public void updateState(final GroupState next) throws IOException
     {
         next.write(dir);
+        if (next.role() != state.role())
+        {
+            // A new role starts the primary's silence afresh: after a failback the old heard time is
+            // from before the failover, and the primary is only now reconnecting as primary.
+            primaryHeardNs = System.nanoTime();
+        }
         state = next;
     }
 
@@ -146,10 +161,40 @@ public final class Group
     {
         demoted = link;
         demotedJournalId = journalId;
+        demotedSinceNs = link == null ? 0 : System.nanoTime();
         if (link == null)
         {
             failbackReport = null;
         }
+    }
+
+    /** The primary's connection delivered a frame now (data or heartbeat): it is alive. */
+    public void primaryHeard(final long nowNs)
+    {
+        primaryHeardNs = nowNs;
+    }
+
+    /** {@link System#nanoTime()} of the primary's last frame, or of this object's creation if none since. */
+    public long primaryHeardNs()
+    {
+        return primaryHeardNs;
+    }
+
+    /** The primary's heartbeat said its journal ends at {@code seq}. */
+    public void primaryNewestSeq(final long seq)
+    {
+        primaryNewestSeq = seq;
+    }
+
+    public long primaryNewestSeq()
+    {
+        return primaryNewestSeq;
+    }
+
+    /** When the connected demoted primary said hello ({@link System#nanoTime()}); 0 if none is connected. */
+    public long demotedSinceNs()
+    {
+        return demotedSinceNs;
     }
 
     public String demotedJournalId()

@@ -33,8 +33,11 @@ public record GroupState(
      * @param imageSeq          the checkpoint the recovery volumes were produced from.
      * @param primaryDurableSeq the durable seq when the primary was fenced.
      * @param recoveryPaths  per volume, where the recovery volume is (on the target host).
+     * @param reason         why it failed over: the automatic policy's reason, or an admin's command; null
+     *                       in records written before this field existed.
      */
-    public record FailoverRecord(long imageSeq, long atMs, long epoch, List<String> recoveryPaths, long primaryDurableSeq)
+    public record FailoverRecord(long imageSeq, long atMs, long epoch, List<String> recoveryPaths, long primaryDurableSeq,
+        String reason)
     {
         /**
          * The last seq the primary's journal had made durable here when it was fenced. The old primary's

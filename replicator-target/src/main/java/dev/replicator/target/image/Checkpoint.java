@@ -10,11 +10,26 @@ import java.util.Objects;
  * <p>{@code blocksChanged} of the first checkpoint after a store was opened with no checkpoint yet
  * counts only blocks written since that open: before the first checkpoint nothing is persisted per
  * block (no undo is needed), so a restart forgets the count.
+ *
+ * <p>{@code applicationConsistent}: the agent quiesced the application around it (pre-checkpoint hook
+ * and fsfreeze succeeded); otherwise it is crash-consistent.
  */
-public record Checkpoint(long seq, long timestampMs, String label, long blocksChanged)
+public record Checkpoint(long seq, long timestampMs, String label, long blocksChanged, boolean applicationConsistent)
 {
     public Checkpoint
     {
         Objects.requireNonNull(label, "label");
+    }
+
+    /** A crash-consistent checkpoint. */
+    public Checkpoint(final long seq, final long timestampMs, final String label, final long blocksChanged)
+    {
+        this(seq, timestampMs, label, blocksChanged, false);
+    }
+
+    /** "application" or "crash", as {@code images list} shows it. */
+    public String consistency()
+    {
+        return applicationConsistent ? "application" : "crash";
     }
 }

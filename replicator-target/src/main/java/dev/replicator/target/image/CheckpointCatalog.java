@@ -25,7 +25,8 @@ import java.util.List;
 final class CheckpointCatalog implements Closeable
 {
     private final Path path;
-    private final FileChannel channel;
+    private FileChannel channel;
+    private int version;
     private final ByteBuffer recordBuffer =
         ByteBuffer.allocateDirect(CheckpointCatalogDescriptor.MAX_RECORD_LENGTH);
     private final ArrayList<Checkpoint> checkpoints = new ArrayList<>();
@@ -76,11 +77,12 @@ final class CheckpointCatalog implements Closeable
         {
             throw new ImageStoreException("checkpoint catalog " + path + " is not a replicator checkpoint catalog");
         }
+        version = CheckpointCatalogDescriptor.version(all);
         int offset = CheckpointCatalogDescriptor.FILE_HEADER_LENGTH;
         long previousSeq = 0;
         while (true)
         {
-            final int length = CheckpointCatalogDescriptor.validLength(all, offset, (int)size - offset);
+            final int length = CheckpointCatalogDescriptor.validLength(all, offset, (int)size - offset, version);
             if (length < 0)
             {
                 break;
@@ -92,8 +94,10 @@ final class CheckpointCatalog implements Closeable
                 checkpoints.add(new Checkpoint(
                     seq,
                     CheckpointCatalogDescriptor.timestampMs(all, offset),
-                    new String(CheckpointCatalogDescriptor.label(all, offset, length), StandardCharsets.UTF_8),
-                    CheckpointCatalogDescriptor.blocksChanged(all, offset)));
+                    new String(CheckpointCatalogDescriptor.label(all, offset, length, version), StandardCharsets.UTF_8),
+                    CheckpointCatalogDescriptor.blocksChanged(all, offset),
+                    (CheckpointCatalogDescriptor.flags(all, offset, version) &
+                        CheckpointCatalogDescriptor.FLAG_APP_CONSISTENT) != 0));
                 previousSeq = seq;
             }
             offset += length;
@@ -108,7 +112,10 @@ final class CheckpointCatalog implements Closeable
         return fileLength - endPosition;
     }
 
-    /** Truncates what follows the last valid record; call only once it is known to be a torn tail. */
+    /**
+     * Truncates what follows the last valid record; call only once it is known to be a torn tail. A
+     * version 1 catalog is then rewritten as version 2 (atomic replace), its checkpoints crash-consistent.
+     */
     void truncateTornTail() throws IOException
     {
         if (endPosition < fileLength)
@@ -117,6 +124,37 @@ final class CheckpointCatalog implements Closeable
             channel.force(true);
             fileLength = endPosition;
         }
+        if (version == CheckpointCatalogDescriptor.VERSION_1)
+        {
+            upgrade();
+        }
+    }
+
+    private void upgrade() throws IOException
+    {
+        final ByteBuffer all = ByteBuffer.allocate(CheckpointCatalogDescriptor.FILE_HEADER_LENGTH +
+            checkpoints.size() * CheckpointCatalogDescriptor.MAX_RECORD_LENGTH);
+        CheckpointCatalogDescriptor.encodeFileHeader(all);
+        int offset = CheckpointCatalogDescriptor.FILE_HEADER_LENGTH;
+        for (final Checkpoint checkpoint : checkpoints)
+        {
+            offset += encode(all, offset, checkpoint);
+        }
+        all.limit(offset);
+        channel.close();
+        AtomicFiles.write(path, all);
+        channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        version = CheckpointCatalogDescriptor.VERSION;
+        endPosition = offset;
+        fileLength = offset;
+    }
+
+    private static int encode(final ByteBuffer buffer, final int offset, final Checkpoint checkpoint)
+    {
+        return CheckpointCatalogDescriptor.encode(buffer, offset, checkpoint.seq(), checkpoint.timestampMs(),
+            checkpoint.blocksChanged(), checkpoint.applicationConsistent() ?
+                CheckpointCatalogDescriptor.FLAG_APP_CONSISTENT : 0,
+            checkpoint.label().getBytes(StandardCharsets.UTF_8));
     }
 
     /** All checkpoints in seq order, retained or not; an immutable snapshot. */
@@ -134,10 +172,12 @@ final class CheckpointCatalog implements Closeable
     /** Appends a checkpoint and makes it durable. */
     void append(final Checkpoint checkpoint) throws IOException
     {
-        final byte[] label = checkpoint.label().getBytes(StandardCharsets.UTF_8);
+        if (version != CheckpointCatalogDescriptor.VERSION)
+        {
+            throw new IllegalStateException("checkpoint catalog " + path + " is not upgraded yet");
+        }
         recordBuffer.clear();
-        final int length = CheckpointCatalogDescriptor.encode(
-            recordBuffer, 0, checkpoint.seq(), checkpoint.timestampMs(), checkpoint.blocksChanged(), label);
+        final int length = encode(recordBuffer, 0, checkpoint);
         recordBuffer.limit(length);
         long position = endPosition;
         while (recordBuffer.hasRemaining())

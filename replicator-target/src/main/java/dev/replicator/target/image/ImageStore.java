@@ -273,6 +273,13 @@ public final class ImageStore implements Closeable
      */
     public void addCheckpoint(final long seq, final long timestampMs, final String label) throws IOException
     {
+        addCheckpoint(seq, timestampMs, label, false);
+    }
+
+    /** As {@link #addCheckpoint(long, long, String)}, recording whether it is application-consistent. */
+    public void addCheckpoint(final long seq, final long timestampMs, final String label,
+        final boolean applicationConsistent) throws IOException
+    {
         ensureWritable();
         final String text = label == null ? "" : label;
         if (seq <= NO_SEQ)
@@ -307,7 +314,8 @@ public final class ImageStore implements Closeable
                 writeState(durable, state.firstRetainedSeq());
                 lastSeq = durable;
             }
-            catalog.append(new Checkpoint(seq, timestampMs, text, undoLog.blocksWrittenInInterval()));
+            catalog.append(new Checkpoint(seq, timestampMs, text, undoLog.blocksWrittenInInterval(),
+                applicationConsistent));
             hook.reached(WriteStage.CHECKPOINT_DURABLE);
             undoLog.startInterval(seq);
             publishCheckpoints();

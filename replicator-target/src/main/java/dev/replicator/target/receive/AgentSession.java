@@ -1,6 +1,7 @@
 package dev.replicator.target.receive;
 
 import dev.replicator.core.bitmap.BlockBitmap;
+import dev.replicator.core.wire.BlockRecordDescriptor;
 import dev.replicator.core.wire.CorruptFrameException;
 import dev.replicator.core.wire.DataFrameDecoder;
 import dev.replicator.core.wire.DecodedBatch;
@@ -207,6 +208,7 @@ public final class AgentSession implements Runnable
             // a request before the frame that tells it the session is on.
             channel.send(MessageType.WELCOME, state.epoch(), durable,
                 new Messages.Welcome(state.name(), state.epoch(), durable));
+            group.primaryHeard(System.nanoTime());
             group.primary(link);
             group.activity().onHeard(System.currentTimeMillis());
             LOG.info("group={} epoch={} primary {} connected from {}; durable seq={}", state.name(), state.epoch(),
@@ -247,6 +249,10 @@ public final class AgentSession implements Runnable
                     return;
                 }
                 group.activity().onHeard(System.currentTimeMillis());
+                if (group.primary() == link)
+                {
+                    group.primaryHeard(System.nanoTime());
+                }
                 switch (frame.type())
                 {
                     case AGENT_STATS -> group.activity().onAgentStats(frame.bodyAs(Messages.AgentStats.class),
@@ -258,8 +264,11 @@ public final class AgentSession implements Runnable
                             return;
                         }
                     }
-                    case HEARTBEAT -> channel.send(MessageType.HEARTBEAT, group.state().epoch(),
-                        group.store().lastSeq(), null);
+                    case HEARTBEAT ->
+                    {
+                        group.primaryNewestSeq(frame.seq());
+                        channel.send(MessageType.HEARTBEAT, group.state().epoch(), group.store().lastSeq(), null);
+                    }
                     case CHECKPOINT_TAKEN ->
                     {
                         final Messages.CheckpointTaken taken = frame.bodyAs(Messages.CheckpointTaken.class);
@@ -349,7 +358,8 @@ public final class AgentSession implements Runnable
         {
             if (batch.isCheckpoint(i))
             {
-                store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
+                store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i),
+                    (batch.checkpointFlags(i) & BlockRecordDescriptor.CHECKPOINT_APP_CONSISTENT) != 0);
                 checkpointed = true;
             }
             else

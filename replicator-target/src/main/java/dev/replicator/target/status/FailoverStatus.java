@@ -9,6 +9,7 @@ public record FailoverStatus(
     String image,
     String at,
     List<String> recoveryPaths,
-    @JsonInclude(JsonInclude.Include.NON_NULL) Long blocksWrittenSinceFailover)
+    @JsonInclude(JsonInclude.Include.NON_NULL) Long blocksWrittenSinceFailover,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String reason)
 {
 }

@@ -23,6 +23,7 @@ import java.util.List;
  * @param backlogEtaSeconds backlog / throughput; -1 when nothing moves.
  * @param bitmapMode        the agent's journal is full: changes are only marked, history is coarser.
  * @param lastCheckpointAgeMs age of the newest image.
+ * @param autoFailover      the automatic failover policy and its last transition; null without the service.
  */
 public record GroupStatus(
     String group,
@@ -53,6 +54,7 @@ public record GroupStatus(
     long lastCheckpointSeq,
     long lastCheckpointAgeMs,
     List<VolumeStatus> volumes,
-    @JsonInclude(JsonInclude.Include.NON_NULL) FailoverStatus failover)
+    @JsonInclude(JsonInclude.Include.NON_NULL) FailoverStatus failover,
+    @JsonInclude(JsonInclude.Include.NON_NULL) AutoFailoverStatus autoFailover)
 {
 }

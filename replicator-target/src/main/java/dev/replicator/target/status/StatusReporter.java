@@ -2,6 +2,9 @@ package dev.replicator.target.status;
 
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.admin.ImageId;
+import dev.replicator.target.auto.AutoFailover;
+import dev.replicator.target.auto.AutoFailoverPolicy;
+import dev.replicator.target.auto.Transition;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.failover.RecoveryTracker;
 import dev.replicator.target.group.AgentLink;
@@ -29,6 +32,7 @@ public final class StatusReporter
     private final Groups groups;
     private final FailoverService failover;
     private volatile TargetServer server;
+    private volatile AutoFailover autoFailover;
 
     public StatusReporter(final Groups groups, final FailoverService failover)
     {
@@ -39,6 +43,11 @@ public final class StatusReporter
     public void server(final TargetServer server)
     {
         this.server = server;
+    }
+
+    public void autoFailover(final AutoFailover autoFailover)
+    {
+        this.autoFailover = autoFailover;
     }
 
     public TargetStatus report()
@@ -110,7 +119,7 @@ public final class StatusReporter
             final List<String> paths = List.copyOf(state.failover().recoveryPaths());
             failoverStatus = new FailoverStatus(new ImageId(state.name(), state.failover().imageSeq()).toString(),
                 Instant.ofEpochMilli(state.failover().atMs()).toString(), paths,
-                tracker == null ? null : writtenSinceFailover);
+                tracker == null ? null : writtenSinceFailover, state.failover().reason());
         }
 
         return new GroupStatus(
@@ -142,6 +151,24 @@ public final class StatusReporter
             last == null ? -1 : last.seq(),
             last == null ? -1 : Math.max(0, nowMs - last.timestampMs()),
             volumes,
-            failoverStatus);
+            failoverStatus,
+            autoFailoverStatus(group));
+    }
+
+    private AutoFailoverStatus autoFailoverStatus(final Group group)
+    {
+        final AutoFailover auto = autoFailover;
+        if (auto == null)
+        {
+            return null;
+        }
+        final AutoFailoverPolicy policy = auto.policy(group.name());
+        final Long silentMs = policy != null && group.state().role() == GroupRole.REPLICATING ?
+            auto.silentMs(group) : null;
+        final Transition last = auto.lastTransition(group.name());
+        final AutoFailoverStatus.TransitionStatus transition = last == null ? null :
+            new AutoFailoverStatus.TransitionStatus(last.kind(), Instant.ofEpochMilli(last.atMs()).toString(),
+                last.epoch(), last.imageSeq(), last.reason(), last.hookExitCode(), last.hookOutcome());
+        return new AutoFailoverStatus(policy == null ? "off" : policy.describe(), silentMs, transition);
     }
 }

@@ -1,0 +1,183 @@
+package dev.replicator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.replicator.core.test.Await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static dev.replicator.cli.LoopbackCluster.await;
+import static dev.replicator.cli.LoopbackCluster.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The target fails a group over on its own when the primary goes silent, and only then (child JVMs). */
+class AutoFailoverTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void failsOverAfterTheSilenceWindowFencesThePrimaryAndRemembersWhy() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 16))
+        {
+            final Path recovery = dir.resolve("recovery.img");
+            final Path hookEnv = dir.resolve("hook.env");
+            final Path hook = script("hook.sh", "env | grep -E '^(GROUP|IMAGE|EPOCH|RECOVERY_PATH|TRANSITION)=' | " +
+                "sort > " + hookEnv + "\nexit 0");
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 3",
+                "group.g.auto.failover.to = " + recovery,
+                "group.g.auto.failover.hook = " + hook);
+            cluster.startTarget();
+            cluster.startAgent();
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 50, new Random(7));
+            final String image = cluster.checkpoint("before");
+            final String expected = sha256(cluster.volume);
+
+            cluster.killAgentHard();
+            final long killedNs = System.nanoTime();
+            await(() -> "FAILED_OVER".equals(status(cluster).path("role").asText()), "the automatic failover");
+            final long afterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedNs);
+            // The last heartbeat may precede the kill by one interval (200 ms); the rest is slack for a busy machine.
+            assertThat(afterMs).as("failover after the 3 s silence window, not before").isBetween(2500L, 20_000L);
+
+            final JsonNode group = status(cluster);
+            assertThat(group.get("epoch").asLong()).isEqualTo(2);
+            final JsonNode transition = group.get("autoFailover").get("lastTransition");
+            assertThat(transition.get("kind").asText()).isEqualTo("FAILOVER");
+            assertThat(transition.get("reason").asText()).contains("primary silent for").contains(image);
+            assertThat("g@" + transition.get("seq").asLong()).isEqualTo(image);
+            assertThat(group.get("failover").get("reason").asText()).startsWith("automatic: primary silent for");
+            await(() -> status(cluster).get("autoFailover").get("lastTransition").has("hookExitCode"), "the hook");
+            assertThat(status(cluster).get("autoFailover").get("lastTransition").get("hookExitCode").asInt()).isZero();
+            assertThat(Files.readString(hookEnv)).contains("GROUP=g\n", "IMAGE=" + image + "\n", "EPOCH=2\n",
+                "RECOVERY_PATH=" + recovery + "\n", "TRANSITION=failover\n");
+            assertThat(sha256(recovery)).as("the recovery volume is the checkpoint's image").isEqualTo(expected);
+
+            // The old primary comes back: refused as demoted, it ships nothing.
+            final long durable = group.get("durableSeq").asLong();
+            cluster.startAgent();
+            await(() -> "DEMOTED".equals(agentRole(cluster)), "the old primary to be demoted");
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 10, new Random(8));
+            await(() -> status(cluster).path("demotedPrimaryConnected").asBoolean(), "the demoted primary");
+            assertThat(status(cluster).get("durableSeq").asLong()).isEqualTo(durable);
+            assertThat(status(cluster).get("epoch").asLong()).isEqualTo(2);
+
+            // Why survives a restart of the target.
+            cluster.stopTarget();
+            cluster.startTarget();
+            final JsonNode again = status(cluster);
+            assertThat(again.get("role").asText()).isEqualTo("FAILED_OVER");
+            assertThat(again.get("autoFailover").get("lastTransition").get("reason").asText())
+                .isEqualTo(transition.get("reason").asText());
+        }
+    }
+
+    @Test
+    void neverFailsOverWhenOnlyTheTargetWasDownWhileTheAgentStayedHealthy() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 8))
+        {
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 4",
+                "group.g.auto.failover.to = " + dir.resolve("recovery.img"));
+            cluster.startTarget();
+            cluster.startAgent();
+            await(() -> status(cluster).path("primaryConnected").asBoolean(), "the primary");
+            cluster.checkpoint("first");
+
+            cluster.stopTarget();
+            final long stoppedNs = System.nanoTime();
+            // The target stays down longer than the silence window.
+            Await.until(() -> System.nanoTime() - stoppedNs > TimeUnit.SECONDS.toNanos(5), Duration.ofSeconds(30),
+                "time to pass");
+            cluster.startTarget();
+            final long startedNs = System.nanoTime();
+            boolean reconnected = false;
+            while (System.nanoTime() - startedNs < TimeUnit.SECONDS.toNanos(6))
+            {
+                final JsonNode group = status(cluster);
+                assertThat(group.get("role").asText()).as("still replicating").isEqualTo("REPLICATING");
+                assertThat(group.get("autoFailover").has("lastTransition")).as("%s", group).isFalse();
+                reconnected |= group.path("primaryConnected").asBoolean();
+            }
+            assertThat(reconnected).as("the agent reconnected").isTrue();
+            assertThat(Files.exists(dir.resolve("recovery.img"))).isFalse();
+        }
+    }
+
+    @Test
+    void failsBackOnItsOwnWhenEnabledOnceTheOldPrimaryStayedHealthy() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 8))
+        {
+            final Path recovery = dir.resolve("recovery.img");
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 2",
+                "group.g.auto.failover.to = " + recovery,
+                "group.g.auto.failback = on",
+                "group.g.auto.failback.healthy.s = 2");
+            cluster.startTarget();
+            cluster.startAgent();
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 30, new Random(11));
+            cluster.checkpoint("before");
+            cluster.killAgentHard();
+            await(() -> "FAILED_OVER".equals(status(cluster).path("role").asText()), "the automatic failover");
+            LoopbackCluster.writeRandomRuns(recovery, cluster.volumeBlocks, 20, new Random(12));
+
+            cluster.startAgent();
+            await(() -> "FAILBACK".equals(status(cluster).path("autoFailover").path("lastTransition").path("kind")
+                .asText()), "the automatic failback");
+            final JsonNode group = status(cluster);
+            assertThat(group.get("role").asText()).isEqualTo("REPLICATING");
+            assertThat(group.get("epoch").asLong()).isEqualTo(3);
+            assertThat(group.get("autoFailover").get("lastTransition").get("reason").asText())
+                .contains("connected and healthy for");
+            assertThat(sha256(cluster.volume)).as("the primary holds what the recovery volume held")
+                .isEqualTo(sha256(recovery));
+        }
+    }
+
+    private static JsonNode status(final LoopbackCluster cluster)
+    {
+        try
+        {
+            return cluster.json("status", "--json").path("groups").path(0);
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    private static String agentRole(final LoopbackCluster cluster)
+    {
+        try
+        {
+            return cluster.agentStatus().path("role").asText();
+        }
+        catch (final IOException ex)
+        {
+            return "";
+        }
+    }
+
+    private Path script(final String name, final String body) throws IOException
+    {
+        final Path file = dir.resolve(name);
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return file;
+    }
+}
