@@ -45,7 +45,9 @@ class AutoFailoverTest
 
             cluster.killAgentHard();
             final long killedNs = System.nanoTime();
-            await(() -> "FAILED_OVER".equals(status(cluster).path("role").asText()), "the automatic failover");
+            // The transition record is written just after the recovery volume is ready.
+            await(() -> "FAILED_OVER".equals(status(cluster).path("role").asText()) &&
+                status(cluster).path("autoFailover").has("lastTransition"), "the automatic failover");
             final long afterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedNs);
             // The last heartbeat may precede the kill by one interval (200 ms); the rest is slack for a busy machine.
             assertThat(afterMs).as("failover after the 3 s silence window, not before").isBetween(2500L, 20_000L);

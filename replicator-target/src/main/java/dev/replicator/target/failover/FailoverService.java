@@ -86,6 +86,15 @@ public final class FailoverService implements AutoCloseable
         return trackers.get(group);
     }
 
+    /**
+     * The group's recovery volumes are produced and tracked. A group whose state says FAILED_OVER
+     * without this is still being failed over (its volumes are being written).
+     */
+    public boolean recoveryReady(final String group)
+    {
+        return trackers.containsKey(group);
+    }
+
     /** What {@link #failover} did: the new epoch, and the image the recovery volumes hold. */
     public record Result(long epoch, long imageSeq)
     {

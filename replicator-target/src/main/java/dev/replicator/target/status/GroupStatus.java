@@ -10,6 +10,8 @@ import java.util.List;
  * metrics follow from it: see {@link TargetMetrics}) and one column in the CLI's table.
  * Durations in ms; -1 means not known.
  *
+ * @param role              REPLICATING, FAILED_OVER, or FAILING_OVER while the recovery volumes are
+ *                          being produced (the group is fenced, the volumes are not usable yet).
  * @param connection        connected | disconnected | never (not heard since the target started) while
  *                          replicating; demoted (the old primary is connected and fenced) | fenced
  *                          (it is not connected) while failed over.

@@ -29,6 +29,9 @@ import java.util.List;
  */
 public final class StatusReporter
 {
+    /** The role shown while a failover is producing the recovery volumes (not yet usable). */
+    public static final String FAILING_OVER = "FAILING_OVER";
+
     private final Groups groups;
     private final FailoverService failover;
     private volatile TargetServer server;
@@ -124,7 +127,7 @@ public final class StatusReporter
 
         return new GroupStatus(
             state.name(),
-            state.role().name(),
+            failedOver && !failover.recoveryReady(state.name()) ? FAILING_OVER : state.role().name(),
             state.epoch(),
             durableSeq,
             group.pausedReason(),
