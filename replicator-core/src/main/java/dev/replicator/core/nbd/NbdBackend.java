@@ -39,7 +39,8 @@ public interface NbdBackend extends AutoCloseable
 
     /**
      * Describes {@code [offset, offset + length)} for {@code base:allocation} as consecutive extents,
-     * starting at {@code offset}, until the sink returns false or the range is covered.
+     * starting at {@code offset}, until the sink returns false or the range is covered. A backend
+     * that must read to know (see {@link ZeroRuns}) may stop early, after at least one extent.
      */
     void blockStatus(long offset, long length, ExtentSink sink) throws IOException;
 
