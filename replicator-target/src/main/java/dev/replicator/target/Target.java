@@ -4,6 +4,7 @@ import dev.replicator.target.admin.AdminHandler;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.Groups;
+import dev.replicator.target.nbd.NbdExporter;
 import dev.replicator.target.receive.TargetServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,7 @@ public final class Target implements AutoCloseable
     private Groups groups;
     private FailoverService failover;
     private TargetServer server;
+    private AdminHandler admin;
 
     public Target(final TargetConfig config)
     {
@@ -41,8 +43,11 @@ public final class Target implements AutoCloseable
         try
         {
             failover = new FailoverService(config.recoveryScanIntervalMs());
+            // NBD exports (failover --export, images export --nbd) listen on the admin address's host.
+            failover.exports(NbdExporter.server(), config.listen().host());
             failover.resume(groups);
-            final AdminHandler admin = new AdminHandler(groups, failover, new FailbackService(failover));
+            admin = new AdminHandler(groups, failover, new FailbackService(failover));
+            admin.nbd(NbdExporter.server(), config.listen().host());
             server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
                 admin::handle);
             admin.server(server);
@@ -92,6 +97,10 @@ public final class Target implements AutoCloseable
             {
                 LOG.warn("closing server: {}", ex.getMessage());
             }
+        }
+        if (admin != null)
+        {
+            admin.closeExports();
         }
         if (failover != null)
         {

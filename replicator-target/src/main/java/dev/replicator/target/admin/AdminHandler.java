@@ -22,7 +22,7 @@ import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
 import dev.replicator.target.nbd.ImageExports;
-import dev.replicator.target.nbd.NbdExports;
+import dev.replicator.target.nbd.NbdExporter;
 import dev.replicator.target.receive.TargetServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,7 +63,7 @@ public final class AdminHandler
     private final FailbackService failback;
     private volatile TargetServer server;
     private final ImageExports imageExports = new ImageExports();
-    private volatile NbdExports nbd;
+    private volatile NbdExporter nbd;
     private volatile String nbdHost = "127.0.0.1";
 
     public AdminHandler(final Groups groups, final FailoverService failover, final FailbackService failback)
@@ -79,7 +79,7 @@ public final class AdminHandler
     }
 
     /** How images are served over NBD ({@code images export --nbd}), on which host address. */
-    public void nbd(final NbdExports exports, final String host)
+    public void nbd(final NbdExporter exports, final String host)
     {
         this.nbd = exports;
         this.nbdHost = host;
@@ -308,7 +308,7 @@ public final class AdminHandler
         final ImageId id = ImageId.parse(imageText);
         final Group group = group(id.group());
         image(group, id.seq());
-        final NbdExports exports = requireNbd();
+        final NbdExporter exports = requireNbd();
         if (imageExports.port(id.toString()) >= 0)
         {
             throw AdminException.badInput("image " + id + " is already served over NBD on port " +
@@ -340,9 +340,9 @@ public final class AdminHandler
         return node;
     }
 
-    private NbdExports requireNbd() throws AdminException
+    private NbdExporter requireNbd() throws AdminException
     {
-        final NbdExports exports = nbd;
+        final NbdExporter exports = nbd;
         if (exports == null)
         {
             throw AdminException.failed("this target has no NBD server");

@@ -15,7 +15,7 @@ import dev.replicator.target.group.Groups;
 import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
-import dev.replicator.target.nbd.NbdExports;
+import dev.replicator.target.nbd.NbdExporter;
 import dev.replicator.target.nbd.RecoveryOverlay;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,7 +60,7 @@ public final class FailoverService implements AutoCloseable
 
     private final long scanIntervalMs;
     private final Map<String, RecoveryVolumes> trackers = new ConcurrentHashMap<>();
-    private volatile NbdExports exports;
+    private volatile NbdExporter exports;
     private volatile String exportHost = "127.0.0.1";
 
     public FailoverService(final long scanIntervalMs)
@@ -69,7 +69,7 @@ public final class FailoverService implements AutoCloseable
     }
 
     /** How recovery volumes are served over NBD, on which host address. Call before {@link #resume}. */
-    public void exports(final NbdExports nbdExports, final String host)
+    public void exports(final NbdExporter nbdExports, final String host)
     {
         this.exports = nbdExports;
         this.exportHost = host;

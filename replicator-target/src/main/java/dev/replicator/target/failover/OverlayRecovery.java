@@ -5,7 +5,7 @@ import dev.replicator.core.codec.Checksums;
 import dev.replicator.core.nbd.NbdBackend;
 import dev.replicator.target.image.ImageStore;
 import dev.replicator.target.image.ImageView;
-import dev.replicator.target.nbd.NbdExports;
+import dev.replicator.target.nbd.NbdExporter;
 import dev.replicator.target.nbd.RecoveryOverlay;
 import dev.replicator.target.nbd.RecoveryOverlayBackend;
 import org.slf4j.Logger;
@@ -35,7 +35,7 @@ public final class OverlayRecovery implements RecoveryVolumes
     private final List<RecoveryOverlay> overlays;
     private final List<BlockBitmap> seen = new ArrayList<>();
     private final ByteBuffer block;
-    private NbdExports.Served served;
+    private NbdExporter.Served served;
     private String address;
 
     private OverlayRecovery(final String group, final List<RecoveryOverlay> overlays)
@@ -109,7 +109,7 @@ public final class OverlayRecovery implements RecoveryVolumes
     }
 
     /** Serves every volume as a writable export named by the volume, on {@code host:port}. */
-    void serve(final NbdExports exports, final String host, final int port) throws IOException
+    void serve(final NbdExporter exports, final String host, final int port) throws IOException
     {
         final Map<String, NbdBackend> backends = new LinkedHashMap<>();
         for (final RecoveryOverlay overlay : overlays)

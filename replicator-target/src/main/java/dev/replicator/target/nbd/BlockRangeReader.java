@@ -2,6 +2,7 @@ package dev.replicator.target.nbd;
 
 import dev.replicator.core.codec.BlockCodec;
 import dev.replicator.core.nbd.NbdBackend;
+import dev.replicator.core.nbd.ZeroRuns;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,10 +21,11 @@ final class BlockRangeReader
     /**
      * Bytes one block-status call looks at before it answers. The store cannot tell a hole without
      * reading it (the replica is a sparse file and Java has no SEEK_DATA), so a request for a whole
-     * 64 GiB volume is answered for its first 256 MiB: the NBD protocol lets a server describe less
-     * than was asked, and clients ask again from where the reply ended.
+     * 64 GiB volume is answered for its first 64 MiB, as the core server's {@link ZeroRuns} does: the
+     * NBD protocol lets a server describe less than was asked, and clients ask again from where the
+     * reply ended.
      */
-    static final long STATUS_SCAN_LIMIT_BYTES = 256L << 20;
+    static final long STATUS_SCAN_LIMIT_BYTES = ZeroRuns.MAX_SCAN_BYTES;
 
     private final BlockSource source;
     private final int blockSize;

@@ -1,6 +1,8 @@
 package dev.replicator.target.nbd;
 
 import dev.replicator.core.nbd.NbdBackend;
+import dev.replicator.core.nbd.NbdBackendException;
+import dev.replicator.core.nbd.NbdProtocol;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.target.image.ImageView;
 
@@ -108,6 +110,6 @@ public final class ImageExportBackend implements NbdBackend
 
     private IOException readOnlyRefusal()
     {
-        return new IOException("the image export of volume '" + spec.name() + "' is read-only");
+        return new NbdBackendException(NbdProtocol.EPERM, "the image export of volume '" + spec.name() + "' is read-only");
     }
 }

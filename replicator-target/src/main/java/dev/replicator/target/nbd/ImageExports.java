@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ImageExports implements AutoCloseable
 {
-    private final Map<String, NbdExports.Served> served = new ConcurrentHashMap<>();
+    private final Map<String, NbdExporter.Served> served = new ConcurrentHashMap<>();
 
     /**
      * Serves image {@code imageSeq} of {@code store} under {@code id} on {@code host:port} (0: any free port).
@@ -25,7 +25,7 @@ public final class ImageExports implements AutoCloseable
      * @throws IllegalStateException if {@code id} is already served.
      */
     public synchronized int start(final String id, final ImageStore store, final long imageSeq,
-        final NbdExports exports, final String host, final int port) throws IOException
+        final NbdExporter exports, final String host, final int port) throws IOException
     {
         if (served.containsKey(id))
         {
@@ -38,7 +38,7 @@ public final class ImageExports implements AutoCloseable
             // A view per volume: each backend serialises its own reads.
             backends.put(store.volumes().get(v).name(), new ImageExportBackend(store.openImage(imageSeq), v));
         }
-        final NbdExports.Served server = exports.serve(host, port, backends);
+        final NbdExporter.Served server = exports.serve(host, port, backends);
         served.put(id, server);
         return server.port();
     }
@@ -46,7 +46,7 @@ public final class ImageExports implements AutoCloseable
     /** Stops serving image {@code id}; false if it was not served. */
     public synchronized boolean stop(final String id)
     {
-        final NbdExports.Served server = served.remove(id);
+        final NbdExporter.Served server = served.remove(id);
         if (server == null)
         {
             return false;
@@ -58,14 +58,14 @@ public final class ImageExports implements AutoCloseable
     /** The port image {@code id} is served on, or -1. */
     public int port(final String id)
     {
-        final NbdExports.Served server = served.get(id);
+        final NbdExporter.Served server = served.get(id);
         return server == null ? -1 : server.port();
     }
 
     @Override
     public synchronized void close()
     {
-        for (final NbdExports.Served server : served.values())
+        for (final NbdExporter.Served server : served.values())
         {
             server.close();
         }
