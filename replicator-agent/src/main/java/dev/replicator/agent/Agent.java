@@ -2,6 +2,7 @@ package dev.replicator.agent;
 
 import dev.replicator.agent.capture.CaptureVolume;
 import dev.replicator.agent.capture.ChangeLog;
+import dev.replicator.agent.capture.NbdFrontEnd;
 import dev.replicator.agent.capture.ScanCapture;
 import dev.replicator.agent.capture.VolumeWriter;
 import dev.replicator.agent.failback.DemotedHost;
@@ -58,6 +59,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private ChangeLog changeLog;
     private ScanCapture scanCapture;
     private VolumeWriter writer;
+    private NbdFrontEnd nbdFrontEnd;
     private Shipper shipper;
     private Thread shipperThread;
     private Thread scanThread;
@@ -92,6 +94,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             LOG.info("group={} epoch={} agent started: {} volume(s), journal {} at seq={}{}", config.group(),
                 state.epoch(), volumes.size(), journal.journalId(), journal.lastSeq(),
                 startSeq > 0 ? ", startup scan journaled " + scanCapture.lastScanChangedBlocks() + " blocks" : "");
+            if (!config.nbdFronts().isEmpty())
+            {
+                // After the startup scan: from here on the host's writes are captured as they are made.
+                nbdFrontEnd = NbdFrontEnd.start(config.nbdFronts(), volumes, writer, changeLog,
+                    () -> role != AgentRole.DEMOTED);
+            }
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -155,6 +163,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                 LOG.error("group={} scan failed: {}", config.group(), ex.getMessage());
             }
         }
+    }
+
+    /** The NBD front end serving the host, or null if no volume has {@code front = nbd}. */
+    public NbdFrontEnd nbdFrontEnd()
+    {
+        return nbdFrontEnd;
     }
 
     /** The embedding API: writes through here are journaled in call order. */
@@ -357,6 +371,11 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public void close()
     {
         running = false;
+        if (nbdFrontEnd != null)
+        {
+            // The host's writes stop first, so every write it was answered for is journaled.
+            nbdFrontEnd.close();
+        }
         if (shipper != null)
         {
             shipper.stop();

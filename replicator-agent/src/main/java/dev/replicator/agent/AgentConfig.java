@@ -3,6 +3,8 @@ package dev.replicator.agent;
 import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
+import dev.replicator.core.nbd.NbdListenAddress;
+import dev.replicator.core.nbd.NbdProtocol;
 import dev.replicator.core.volume.VolumeChannel;
 import dev.replicator.core.volume.VolumeSpec;
 
@@ -11,8 +13,10 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,7 +31,9 @@ import java.util.Set;
  * volume.data.path = /dev/sdb         # one or more volumes, in this order
  * volume.data.block.size = 4096
  * volume.data.size = 256m             # optional: checked against the file or device
- * capture = scan                      # scan | api
+ * volume.data.front = nbd             # optional: the host writes through an NBD export of this volume
+ * volume.data.nbd.listen = 127.0.0.1:10809   # or unix:/run/replicator/data.sock
+ * capture = scan                      # scan | api (api is the default, and required, with an nbd front)
  * scan.interval.ms = 5000
  * ship.window.frames = 8
  * ship.frame.bytes = 1m
@@ -71,6 +77,7 @@ public final class AgentConfig
     private final int heartbeatIntervalMs;
     private final String rollCycle;
     private final long maxUnshippedBytes;
+    private final Map<String, NbdListenAddress> nbdFronts;
 
     private AgentConfig(final Builder b)
     {
@@ -87,6 +94,7 @@ public final class AgentConfig
         this.heartbeatIntervalMs = b.heartbeatIntervalMs;
         this.rollCycle = b.rollCycle;
         this.maxUnshippedBytes = b.maxUnshippedBytes;
+        this.nbdFronts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.nbdFronts));
     }
 
     public static AgentConfig load(final Path file)
@@ -102,7 +110,8 @@ public final class AgentConfig
         b.agentName = config.string("agent.name", defaultHostName());
         final Path base = file.toAbsolutePath().getParent();
         b.stateDir = base.resolve(config.path("state.dir", Path.of("state")));
-        b.capture = switch (config.string("capture", "scan"))
+        final String defaultCapture = hasNbdFront(config) ? "api" : "scan";
+        b.capture = switch (config.string("capture", defaultCapture))
         {
             case "scan" -> Capture.SCAN;
             case "api" -> Capture.API;
@@ -149,6 +158,16 @@ public final class AgentConfig
         for (final String name : names)
         {
             b.volumes.add(volume(config, base, name));
+            final NbdListenAddress listen = nbdFront(config, base, name);
+            if (listen != null)
+            {
+                if (b.capture == Capture.SCAN)
+                {
+                    throw config.error("capture", "must be api when volume." + name + ".front = nbd: the front " +
+                        "end journals every write, and a scan would race with the host's writes");
+                }
+                b.nbdFronts.put(name, listen);
+            }
         }
         config.rejectUnknownKeys();
         return b.build();
@@ -193,6 +212,48 @@ public final class AgentConfig
         catch (final IllegalArgumentException ex)
         {
             throw new ConfigException(config.source() + ": " + ex.getMessage());
+        }
+    }
+
+    private static boolean hasNbdFront(final ConfigFile config)
+    {
+        for (final String key : config.keysStartingWith("volume."))
+        {
+            if (key.endsWith(".front") && "nbd".equals(config.string(key, "none")))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The NBD listen address of a volume with {@code front = nbd}, else null. */
+    private static NbdListenAddress nbdFront(final ConfigFile config, final Path base, final String name)
+    {
+        final String prefix = "volume." + name + ".";
+        final String front = config.string(prefix + "front", "none");
+        final String listen = config.string(prefix + "nbd.listen", NbdListenAddress.LOOPBACK + ":" +
+            NbdProtocol.DEFAULT_PORT);
+        switch (front)
+        {
+            case "none":
+                if (config.has(prefix + "nbd.listen"))
+                {
+                    throw config.error(prefix + "nbd.listen", "is set but " + prefix + "front is not nbd");
+                }
+                return null;
+            case "nbd":
+                try
+                {
+                    final NbdListenAddress address = NbdListenAddress.parse(listen);
+                    return address.isUnix() ? NbdListenAddress.unix(base.resolve(address.unixPath())) : address;
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw config.error(prefix + "nbd.listen", ex.getMessage());
+                }
+            default:
+                throw config.error(prefix + "front", "must be none or nbd");
         }
     }
 
@@ -274,6 +335,12 @@ public final class AgentConfig
         return maxUnshippedBytes;
     }
 
+    /** Volumes served to the host over NBD (volume name to listen address); empty if none. */
+    public Map<String, NbdListenAddress> nbdFronts()
+    {
+        return nbdFronts;
+    }
+
     public int volumeIndex(final String name)
     {
         for (int i = 0; i < volumes.size(); i++)
@@ -307,6 +374,14 @@ public final class AgentConfig
         private int heartbeatIntervalMs = 1000;
         private String rollCycle = "FAST_HOURLY";
         private long maxUnshippedBytes = DEFAULT_MAX_UNSHIPPED_BYTES;
+        private final Map<String, NbdListenAddress> nbdFronts = new LinkedHashMap<>();
+
+        /** Serves a volume (added with {@link #volume}) to the host over NBD; needs {@link Capture#API}. */
+        public Builder nbdFront(final String volumeName, final NbdListenAddress listen)
+        {
+            this.nbdFronts.put(volumeName, listen);
+            return this;
+        }
 
         public Builder maxUnshippedBytes(final long maxUnshippedBytes)
         {
@@ -379,6 +454,10 @@ public final class AgentConfig
             if (group == null || target == null || stateDir == null || volumes.isEmpty())
             {
                 throw new ConfigException("an agent needs a group, a target, a state dir and at least one volume");
+            }
+            if (!nbdFronts.isEmpty() && capture != Capture.API)
+            {
+                throw new ConfigException("a volume with an nbd front end needs capture = api");
             }
             return new AgentConfig(this);
         }

@@ -176,6 +176,16 @@ public final class ChangeLog
         persistDirty();
     }
 
+    /**
+     * Makes everything recorded so far durable whatever the journal.sync policy: a host's flush
+     * through the NBD front end is a promise that its writes survive a power loss.
+     */
+    public synchronized void sync() throws IOException
+    {
+        journal.get().sync();
+        persistDirty();
+    }
+
     private void persistDirty() throws IOException
     {
         if (!dirtyChanged)

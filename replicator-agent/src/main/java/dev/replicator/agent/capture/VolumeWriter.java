@@ -20,6 +20,8 @@ public final class VolumeWriter
 {
     private final ChangeLog changeLog;
     private final List<CaptureVolume> volumes;
+    /** Blocks written since the last checkpoint whose fingerprints are held back: 1 Mi, 20 MiB of arrays. */
+    private static final int MAX_PENDING = 1 << 20;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(CaptureVolume.MAX_RUN_BYTES);
     private long[] pendingBlocks = new long[256];
     private long[] pendingFingerprints = new long[256];
@@ -93,12 +95,17 @@ public final class VolumeWriter
         final long seq = changeLog.checkpoint(System.currentTimeMillis(), label);
         // The changes are durable in the journal or the dirty bitmap: the fingerprint tables may
         // now say the target will have these blocks, so the next scan does not record them again.
+        applyPending();
+        return seq;
+    }
+
+    private void applyPending()
+    {
         for (int i = 0; i < pendingCount; i++)
         {
             volumes.get(pendingVolumes[i]).scanner().recordKnownContent(pendingBlocks[i], pendingFingerprints[i]);
         }
         pendingCount = 0;
-        return seq;
     }
 
     /** Makes volume writes durable (fsync of every volume). */
@@ -122,8 +129,15 @@ public final class VolumeWriter
         throw new IllegalArgumentException("no volume '" + name + "' in this group");
     }
 
-    private void addPending(final int volume, final long block, final long fingerprint)
+    private void addPending(final int volume, final long block, final long fingerprint) throws IOException
     {
+        if (pendingCount == MAX_PENDING)
+        {
+            // A host writing through the NBD front end for hours without a checkpoint would grow these
+            // arrays without bound: make the changes durable (as a checkpoint would) and apply them.
+            changeLog.makeDurable();
+            applyPending();
+        }
         if (pendingCount == pendingBlocks.length)
         {
             pendingBlocks = Arrays.copyOf(pendingBlocks, pendingCount * 2);
