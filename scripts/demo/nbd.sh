@@ -4,12 +4,14 @@
 # (nothing copied); production writes it with qemu-io; failback ships exactly those blocks (plus the
 # other failback sets) and both sides end identical. rto_ms = failover command start to the first
 # successful qemu-io read of the recovery export.
-# The primary's writes are made on its volume file and captured by scan mode (the agent's NBD front
-# end is another branch's work).
+# The primary's writes are made by qemu-io over the agent's NBD front end (capture = api: every
+# write journaled in order), so the expected failback sets are exact block lists.
 
 RANDOM=4343
 PORT=$(free_port)
 NBD_PORT=$(free_port)
+AGENT_NBD_PORT=$(free_port)
+PRIMARY_URI="nbd://127.0.0.1:$AGENT_NBD_PORT/disk0"
 export REPLICATOR_TARGET="127.0.0.1:$PORT"
 RECOVERY_URI="nbd://127.0.0.1:$NBD_PORT/disk0"
 cd "$WORK"
@@ -32,12 +34,14 @@ target = 127.0.0.1:$PORT
 state.dir = agent-state
 volume.disk0.path = primary.img
 volume.disk0.block.size = $BLOCK
-capture = scan
-scan.interval.ms = 300
+volume.disk0.front = nbd
+volume.disk0.nbd.listen = 127.0.0.1:$AGENT_NBD_PORT
+capture = api
 CONF
 
 start_target() { "$R" target run --config target.conf >> target.log 2>&1 & TARGET_PID=$!; wait_for 60 "$R" status; }
 start_agent() { "$R" agent run --config agent.conf >> agent.log 2>&1 & AGENT_PID=$!; }
+agent_export_up() { nbdinfo --size "$PRIMARY_URI"; }
 
 # nbd_write_set URI RUNS LOG: RUNS runs of 1-16 whole blocks at random places written by one qemu-io
 # (each run a different byte pattern); logs the block indices.
@@ -56,29 +60,31 @@ nbd_write_set() {
 say "starting the target on 127.0.0.1:$PORT"
 start_target
 
-say "writing the primary volume (${VOLUME_MIB} MiB) and starting the agent: the first scan is the initial sync"
-write_set primary.img 400 set-a.blocks
+say "starting the agent: it serves the primary volume (${VOLUME_MIB} MiB) at $PRIMARY_URI; qemu-io writes it"
 start_agent
+wait_for 60 agent_export_up
+nbd_write_set "$PRIMARY_URI" 400 set-a.blocks
 wait_for 60 "$R" checkpoint --group demo --label initial-sync
 CP1=$("$R" checkpoint --group demo --label before-batch-b)
 cp --sparse=always primary.img primary-at-cp1.img
 echo "checkpoint $CP1 taken; primary copied aside for later comparison"
 
-say "more writes on the primary, two more checkpoints"
-write_set primary.img 120 set-b.blocks
+say "more writes on the primary (qemu-io over NBD), two more checkpoints"
+nbd_write_set "$PRIMARY_URI" 120 set-b.blocks
 CP2=$("$R" checkpoint --group demo --label batch-b)
-write_set primary.img 80 set-c.blocks
+nbd_write_set "$PRIMARY_URI" 80 set-c.blocks
 CP3=$("$R" checkpoint --group demo --label batch-c)
 "$R" images list --group demo
 
 say "the target goes away; the agent journals writes it cannot ship"
 kill "$TARGET_PID"; wait "$TARGET_PID" 2>/dev/null || true; TARGET_PID=""
 ACKED=$("$R" agent status --config agent.conf --json | json_field ackedSeq)
-write_set primary.img 60 set-d.blocks
-SCANS=$("$R" agent status --config agent.conf --json | json_field scans)
+# qemu-io returns once its writes are acknowledged, and the front end acknowledges a write once it is
+# journaled: these are in the journal, never shipped.
+nbd_write_set "$PRIMARY_URI" 60 set-d.blocks
 unshipped() {
   local status; status=$("$R" agent status --config agent.conf --json)
-  [ "$(json_field scans <<<"$status")" -ge $((SCANS + 2)) ] && [ "$(json_field lastJournaledSeq <<<"$status")" -gt "$ACKED" ]
+  [ "$(json_field lastJournaledSeq <<<"$status")" -gt "$ACKED" ]
 }
 wait_for 60 unshipped
 
@@ -131,7 +137,8 @@ PRIMARY_SHA=$(sha primary.img)
 
 say "forward replication resumes from the common state (no full resync)"
 wait_for 60 "$R" checkpoint --group demo --label after-failback
-write_set primary.img 20 set-f.blocks
+wait_for 60 agent_export_up
+nbd_write_set "$PRIMARY_URI" 20 set-f.blocks
 CP_AFTER=$("$R" checkpoint --group demo --label resumed)
 cp --sparse=always primary.img primary-now.img
 "$R" verify --image "$CP_AFTER" --file "$WORK/primary-now.img"

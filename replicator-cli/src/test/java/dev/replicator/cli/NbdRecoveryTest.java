@@ -62,6 +62,15 @@ class NbdRecoveryTest
                 .requireSuccess("qemu-img compare of the image export");
             assertThat(Tool.run(30, "qemu-io", "-f", "raw", "-c", "write 0 4k", imageUri).output())
                 .as("the image export is read-only").doesNotContain("wrote");
+            // A failover onto a port already in use is refused before anything changes.
+            final Cli.Result busy = cluster.admin("failover", "--group", GROUP, "--image", older, "--export",
+                "nbd:" + imagePort);
+            assertThat(busy.exitCode()).as(busy.err()).isEqualTo(2);
+            assertThat(busy.err()).contains("not free").contains("nothing was changed");
+            assertThat(cluster.admin("failover", "--group", GROUP, "--image", older, "--export", "nbd:x").exitCode())
+                .isEqualTo(2);
+            assertThat(cluster.json("status", "--json").get("groups").get(0).get("role").asText())
+                .isEqualTo("REPLICATING");
             assertThat(cluster.admin("images", "unexport", "--image", newer).exitCode()).isZero();
 
             // The disaster, then failover to the older image as a writable export.
