@@ -134,6 +134,44 @@ class NbdFrontEndTest
     }
 
     @Test
+    void overlappingWritesInFlightFromSeveralClientsLeaveTheImageEqualToTheVolume() throws Exception
+    {
+        final long seed = System.nanoTime();
+        System.out.println("seed=" + seed);
+        final Random random = new Random(seed);
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, VOLUME_MIB))
+        {
+            final String uri = startWithNbdFront(cluster);
+            final List<Process> clients = new ArrayList<>();
+            for (int c = 0; c < 3; c++)
+            {
+                // Many asynchronous writes in flight at once, aligned and not, all within 1 MiB so they overlap.
+                final List<String> command = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+                for (int i = 0; i < 150; i++)
+                {
+                    final boolean aligned = random.nextBoolean();
+                    final int length = aligned ? BLOCK * (1 + random.nextInt(32)) : 1 + random.nextInt(3 * BLOCK);
+                    final int offset = aligned ? BLOCK * random.nextInt(256 - 32) : random.nextInt((1 << 20) - length);
+                    command.add("-c");
+                    command.add("aio_write -P " + (1 + random.nextInt(255)) + " " + offset + " " + length);
+                }
+                command.add("-c");
+                command.add("aio_flush");
+                command.add(uri);
+                clients.add(new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("qemu-io-" + c + ".log").toFile()).start());
+            }
+            for (final Process client : clients)
+            {
+                assertThat(client.waitFor()).as("qemu-io exit code").isZero();
+            }
+            final String image = cluster.checkpoint("after-overlaps");
+            assertThat(Arrays.equals(exportImage(cluster, image), Files.readAllBytes(cluster.volume)))
+                .as("image %s equals the volume (seed %d)", image, seed).isTrue();
+        }
+    }
+
+    @Test
     void nbdFrontWithScanCaptureIsOneSentenceAndExitTwo() throws IOException
     {
         Files.write(dir.resolve("v.img"), new byte[8192]);

@@ -86,6 +86,56 @@ public final class VolumeWriter
     }
 
     /**
+     * Writes whole blocks ({@code offset} and {@code data.remaining()} multiples of the block size)
+     * for a caller that writes from several threads at once, as the NBD front end does: the volume
+     * write and the fingerprints happen outside this writer's lock, so writes to different ranges
+     * overlap; only the journal appends are serialised. The volume is written before the journal,
+     * as in {@link #write}, so a bitmap-mode resync that reads a dirty block reads the new content.
+     * <p>The caller must not run two writes to overlapping ranges at once (the journal order and the
+     * volume's content would disagree); {@link NbdVolumeBackend} holds range locks for this.
+     *
+     * @return the seq of the last journal entry written, or -1 if the change log is in bitmap mode.
+     * @throws IllegalArgumentException if the volume is unknown, the write is not whole blocks or runs past the end.
+     */
+    public long writeWholeBlocks(final String volumeName, final long offset, final ByteBuffer data) throws IOException
+    {
+        final CaptureVolume volume = volume(volumeName);
+        final VolumeSpec spec = volume.spec();
+        final int blockSize = spec.blockSize();
+        final int length = data.remaining();
+        if (offset < 0 || offset + length > spec.sizeBytes() || offset % blockSize != 0 || length % blockSize != 0)
+        {
+            throw new IllegalArgumentException("write of " + length + " bytes at " + offset + " is not whole blocks " +
+                "inside volume '" + volumeName + "' of " + spec.sizeBytes() + " bytes");
+        }
+        final long firstBlock = offset / blockSize;
+        final int blocks = length / blockSize;
+        volume.channel().writeBlocks(firstBlock, data.duplicate());
+        final long[] fingerprints = new long[blocks];
+        for (int i = 0; i < blocks; i++)
+        {
+            fingerprints[i] = Checksums.xxHash64(data, data.position() + i * blockSize, blockSize);
+        }
+        final int runBlocks = Math.max(1, CaptureVolume.MAX_RUN_BYTES / blockSize);
+        long seq = -1;
+        synchronized (this)
+        {
+            for (int first = 0; first < blocks; first += runBlocks)
+            {
+                final int count = Math.min(runBlocks, blocks - first);
+                final long recorded = changeLog.recordRun(volume.index(), firstBlock + first, data,
+                    data.position() + first * blockSize, count * blockSize);
+                seq = recorded > 0 ? recorded : seq;
+                for (int i = first; i < first + count; i++)
+                {
+                    addPending(volume.index(), firstBlock + i, fingerprints[i]);
+                }
+            }
+        }
+        return seq;
+    }
+
+    /**
      * Journals a checkpoint after every write so far and makes the change log durable.
      *
      * @return the checkpoint's seq, or -1 while dirty blocks are outstanding (bitmap mode).
