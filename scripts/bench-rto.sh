@@ -98,7 +98,8 @@ CONF
   wait_for 60 "$R" status
   START=$(now_ns)
   "$R" agent run --config agent.conf >> agent.log 2>&1 & AGENT_PID=$!
-  wait_for 120 nbdinfo --size "nbd://127.0.0.1:$AGENT_NBD_PORT/disk0"
+  # The agent sets up its per-block state for the whole volume first: minutes for 64 GiB on a busy machine.
+  wait_for 900 nbdinfo --size "nbd://127.0.0.1:$AGENT_NBD_PORT/disk0"
   # 16 MiB of data spread over the volume: the image is mostly holes, as a fresh big volume is.
   WRITES=()
   for i in $(seq 0 15); do WRITES+=(-c "write -q -P $((i + 1)) $((i * GIB * 1024 / 16))M 1M"); done
