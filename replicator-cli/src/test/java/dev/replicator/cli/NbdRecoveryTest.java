@@ -121,8 +121,9 @@ class NbdRecoveryTest
             Tool.run(60, "qemu-img", "compare", "-f", "raw", "-F", "raw", uri, model.toString())
                 .requireSuccess("qemu-img compare of the recovery export with the model");
 
-            // A target restart keeps the flushed writes and serves the export again on the same port.
-            cluster.stopTarget();
+            // qemu-io flushed before it exited: a target killed with SIGKILL keeps every write, and its
+            // restart serves the export again on the same port.
+            cluster.killTargetHard();
             cluster.startTarget();
             Tool.run(60, "qemu-img", "compare", "-f", "raw", "-F", "raw", uri, model.toString())
                 .requireSuccess("qemu-img compare after a target restart");
