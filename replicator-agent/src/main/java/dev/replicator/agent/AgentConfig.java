@@ -246,7 +246,9 @@ public final class AgentConfig
                 try
                 {
                     final NbdListenAddress address = NbdListenAddress.parse(listen);
-                    return address.isUnix() ? NbdListenAddress.unix(base.resolve(address.unixPath())) : address;
+                    // A relative socket path is relative to the config file, like every other path here.
+                    return address.isUnix() ?
+                        NbdListenAddress.unix(base.resolve(listen.trim().substring("unix:".length()))) : address;
                 }
                 catch (final IllegalArgumentException ex)
                 {

@@ -172,7 +172,7 @@ class NbdFrontEndTest
     }
 
     @Test
-    void nbdFrontWithScanCaptureIsOneSentenceAndExitTwo() throws IOException
+    void nbdFrontConfigMistakesAreOneSentenceAndExitTwo() throws IOException
     {
         Files.write(dir.resolve("v.img"), new byte[8192]);
         final Path config = dir.resolve("agent.conf");
@@ -182,6 +182,65 @@ class NbdFrontEndTest
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.err()).contains("'capture': must be api when volume.v.front = nbd");
         assertThat(result.err().strip().lines().count()).isEqualTo(1);
+
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.v.path = v.img\n" +
+            "volume.v.nbd.listen = 127.0.0.1:10809\n");
+        final Cli.Result orphan = Cli.run("agent", "run", "--config", config.toString());
+        assertThat(orphan.exitCode()).isEqualTo(2);
+        assertThat(orphan.err()).contains("'volume.v.nbd.listen': is set but volume.v.front is not nbd");
+
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.v.path = v.img\nvolume.v.front = nbd\n" +
+            "volume.v.nbd.listen = 127.0.0.1:99999\n");
+        final Cli.Result badPort = Cli.run("agent", "run", "--config", config.toString());
+        assertThat(badPort.exitCode()).isEqualTo(2);
+        assertThat(badPort.err()).contains("port 99999 in '127.0.0.1:99999' is outside 0-65535");
+        assertThat(Files.exists(dir.resolve("state"))).isFalse();
+    }
+
+    @Test
+    void aDemotedAgentRefusesHostWritesUntilFailbackMakesItPrimaryAgain() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, VOLUME_MIB))
+        {
+            final String uri = startWithNbdFront(cluster);
+            Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x61 0 256k", uri).requireSuccess("qemu-io");
+            final String image = cluster.checkpoint("before-disaster");
+            cluster.killAgentHard();
+            final Path recovery = dir.resolve("recovery.img");
+            final Cli.Result failover = cluster.admin("failover", "--group", LoopbackCluster.GROUP, "--image", image,
+                "--to", recovery.toString());
+            assertThat(failover.exitCode()).as(failover.err()).isZero();
+
+            cluster.startAgent();
+            cluster.agent().awaitLog("demoted", java.time.Duration.ofSeconds(60));
+            final byte[] before = Files.readAllBytes(cluster.volume);
+            final Tool.Result refused = Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x62 0 4k", uri);
+            assertThat(refused.exitCode()).as(refused.output()).isNotZero();
+            assertThat(refused.output()).contains("Operation not permitted");
+            assertThat(Arrays.equals(Files.readAllBytes(cluster.volume), before)).as("the demoted volume").isTrue();
+
+            final Cli.Result failback = cluster.admin("failback", "--group", LoopbackCluster.GROUP, "--execute");
+            assertThat(failback.exitCode()).as(failback.err()).isZero();
+            Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x63 8k 4k", uri)
+                .requireSuccess("qemu-io after failback");
+            final String after = cluster.checkpoint("after-failback");
+            assertThat(Arrays.equals(exportImage(cluster, after), Files.readAllBytes(cluster.volume)))
+                .as("image %s after failback", after).isTrue();
+        }
+    }
+
+    @Test
+    void anNbdFrontDefaultsToApiCaptureAndResolvesAUnixSocketAgainstTheConfigDirectory() throws IOException
+    {
+        Files.write(dir.resolve("v.img"), new byte[8192]);
+        Files.write(dir.resolve("w.img"), new byte[8192]);
+        final Path config = dir.resolve("agent.conf");
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.v.path = v.img\nvolume.v.front = nbd\n" +
+            "volume.v.nbd.listen = unix:run/v.sock\nvolume.w.path = w.img\nvolume.w.front = nbd\n");
+        final dev.replicator.agent.AgentConfig loaded = dev.replicator.agent.AgentConfig.load(config);
+        assertThat(loaded.capture()).isEqualTo(dev.replicator.agent.AgentConfig.Capture.API);
+        assertThat(loaded.nbdFronts().get("v").unixPath()).isEqualTo(dir.resolve("run/v.sock").toAbsolutePath());
+        assertThat(loaded.nbdFronts().get("w").toString()).isEqualTo("127.0.0.1:10809");
     }
 
     /** Rewrites agent.conf with an NBD front on a free port, starts both sides, returns the export's URI. */

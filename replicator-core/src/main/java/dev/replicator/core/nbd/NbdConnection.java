@@ -12,12 +12,17 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection: negotiation, then the transmission phase. Its thread reads requests and
  * hands each to the server's workers, so several requests are served at once and replies go out
  * in the order they complete. A fixed pool of {@link NbdRequest} slots bounds the requests in
- * flight: with every slot busy the reader stops reading and TCP pushes back on the client.
+ * flight: with every slot busy the reader stops reading and TCP pushes back on the client. The
+ * payload bytes of READs and WRITEs in flight are also bounded, server-wide, by a budget the reader
+ * takes before reading a payload or starting a read, so many connections sending 32 MiB requests
+ * cannot run the process out of memory.
  *
  * <p>A request that breaks the protocol (bad magic, a READ or WRITE longer than
  * {@link NbdProtocol#MAX_PAYLOAD_BYTES}) closes this connection with one log line; a well-formed but
@@ -29,11 +34,15 @@ final class NbdConnection implements Runnable
     private static final int KNOWN_FLAGS = NbdProtocol.CMD_FLAG_FUA | NbdProtocol.CMD_FLAG_NO_HOLE |
         NbdProtocol.CMD_FLAG_DF | NbdProtocol.CMD_FLAG_REQ_ONE | NbdProtocol.CMD_FLAG_FAST_ZERO;
 
+    /** How often a reader waiting for payload budget checks whether its connection was closed. */
+    private static final long BUDGET_POLL_MS = 100;
+
     private final SocketChannel channel;
     private final NbdExports exports;
     private final Executor workers;
     private final String peer;
     private final Runnable onClose;
+    private final Semaphore payloadBudget;
     private final BlockingQueue<NbdRequest> free;
     private final int slots;
     private final Object writeLock = new Object();
@@ -46,9 +55,11 @@ final class NbdConnection implements Runnable
         final NbdExports exports,
         final Executor workers,
         final int maxInFlight,
+        final Semaphore payloadBudget,
         final String peer,
         final Runnable onClose)
     {
+        this.payloadBudget = payloadBudget;
         this.channel = channel;
         this.exports = exports;
         this.workers = workers;
@@ -122,16 +133,28 @@ final class NbdConnection implements Runnable
                     Integer.toUnsignedString(request.length) + " bytes exceeds the " + NbdProtocol.MAX_PAYLOAD_BYTES +
                     "-byte maximum");
             }
+            if (hasPayload || request.type == NbdProtocol.CMD_READ)
+            {
+                acquireBudget(request);
+            }
             if (hasPayload)
             {
-                NbdIo.readFully(channel, request.data(request.length));
+                try
+                {
+                    NbdIo.readFully(channel, request.data(request.length));
+                }
+                catch (final IOException ex)
+                {
+                    release(request);
+                    throw ex;
+                }
                 request.data.flip();
             }
             final int error = validate(request, backend);
             if (error != 0)
             {
                 replyError(request, error);
-                free.add(request);
+                release(request);
                 continue;
             }
             try
@@ -140,6 +163,7 @@ final class NbdConnection implements Runnable
             }
             catch (final RejectedExecutionException ex)
             {
+                release(request);
                 throw new AsynchronousCloseException();
             }
         }
@@ -241,7 +265,7 @@ final class NbdConnection implements Runnable
         }
         finally
         {
-            free.add(request);
+            release(request);
         }
     }
 
@@ -253,7 +277,12 @@ final class NbdConnection implements Runnable
             case NbdProtocol.CMD_READ ->
             {
                 request.data.flip();
-                if (session.structuredReplies())
+                if (session.structuredReplies() && request.length == 0)
+                {
+                    // An OFFSET_DATA chunk may not be empty.
+                    send(NbdReplyEncoder.none(header, request.cookie), null);
+                }
+                else if (session.structuredReplies())
                 {
                     send(NbdReplyEncoder.offsetData(header, request.cookie, request.offset, request.length),
                         request.data);
@@ -299,6 +328,30 @@ final class NbdConnection implements Runnable
                 NbdIo.writeFully(channel, header, data);
             }
         }
+    }
+
+    /** Waits for the request's share of the payload budget, or until this connection is closed. */
+    private void acquireBudget(final NbdRequest request) throws IOException, InterruptedException
+    {
+        final int kib = (int)((Integer.toUnsignedLong(request.length) + 1023) / 1024);
+        while (!payloadBudget.tryAcquire(kib, BUDGET_POLL_MS, TimeUnit.MILLISECONDS))
+        {
+            if (closed)
+            {
+                free.add(request);
+                throw new AsynchronousCloseException();
+            }
+        }
+        request.budgetKib = kib;
+    }
+
+    /** Returns a slot and its share of the server's payload budget. */
+    private void release(final NbdRequest request)
+    {
+        payloadBudget.release(request.budgetKib);
+        request.budgetKib = 0;
+        request.trimBuffer();
+        free.add(request);
     }
 
     /** Waits until every request in flight has replied (NBD_CMD_DISC). */

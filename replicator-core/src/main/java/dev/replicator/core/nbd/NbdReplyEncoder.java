@@ -22,6 +22,7 @@ import java.nio.ByteBuffer;
  *  |  payload length (32)          |  payload ...
  *  +-------------------------------+
  * Payloads:
+ *  NONE (0):          nothing (a zero-length READ)
  *  OFFSET_DATA (1):   offset (64) | data
  *  BLOCK_STATUS (5):  context id (32) | (extent length (32) | status flags (32)) ...
  *  ERROR (32769):     error (32) | message length (16) | message
@@ -54,6 +55,13 @@ final class NbdReplyEncoder
     {
         chunk(header, cookie, NbdProtocol.REPLY_TYPE_BLOCK_STATUS, 4 + extents * 8);
         header.putInt(NbdProtocol.BASE_ALLOCATION_ID);
+        return header.flip();
+    }
+
+    /** A final NONE chunk: success with nothing to say. */
+    static ByteBuffer none(final ByteBuffer header, final long cookie)
+    {
+        chunk(header, cookie, NbdProtocol.REPLY_TYPE_NONE, 0);
         return header.flip();
     }
 

@@ -11,6 +11,8 @@ final class NbdRequest implements NbdBackend.ExtentSink
 {
     /** At most this many extents in one block-status reply. */
     static final int MAX_EXTENTS = 1024;
+    /** A slot keeps a payload buffer up to this size between requests; larger ones are dropped. */
+    static final int RETAINED_BUFFER_BYTES = 4 << 20;
 
     int flags;
     int type;
@@ -18,6 +20,8 @@ final class NbdRequest implements NbdBackend.ExtentSink
     long offset;
     int length;
     ByteBuffer data;
+    /** KiB of the server's payload budget this request holds. */
+    int budgetKib;
     final ByteBuffer replyHeader = ByteBuffer.allocateDirect(32);
 
     private long statusRemaining;
@@ -31,6 +35,14 @@ final class NbdRequest implements NbdBackend.ExtentSink
         }
         data.clear().limit(capacity);
         return data;
+    }
+
+    void trimBuffer()
+    {
+        if (data != null && data.capacity() > RETAINED_BUFFER_BYTES)
+        {
+            data = null;
+        }
     }
 
     boolean fua()

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,12 +39,15 @@ public final class NbdServer implements AutoCloseable
     public static final int DEFAULT_WORKER_THREADS = 4;
     /** Requests in flight per connection; qemu sends up to 16, nbdcopy up to 64 (it then waits). */
     public static final int DEFAULT_MAX_IN_FLIGHT = 16;
+    /** READ/WRITE payload bytes in flight across all connections: 128 MiB (four 32 MiB requests). */
+    public static final int PAYLOAD_BUDGET_KIB = 128 << 10;
 
     private final NbdListenAddress address;
     private final NbdExports exports;
     private final ServerSocketChannel server;
     private final ExecutorService workers;
     private final int maxInFlight;
+    private final Semaphore payloadBudget = new Semaphore(PAYLOAD_BUDGET_KIB);
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final Thread acceptor;
@@ -174,7 +178,7 @@ public final class NbdServer implements AutoCloseable
                 LOG.debug("nbd {}: TCP_NODELAY: {}", peer, ex.getMessage());
             }
             final NbdConnection[] self = new NbdConnection[1];
-            self[0] = new NbdConnection(channel, exports, workers, maxInFlight, peer,
+            self[0] = new NbdConnection(channel, exports, workers, maxInFlight, payloadBudget, peer,
                 () -> connections.remove(self[0]));
             connections.add(self[0]);
             final Thread thread = new Thread(self[0], "nbd-conn-" + peer);

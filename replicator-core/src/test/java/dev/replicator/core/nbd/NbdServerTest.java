@@ -139,6 +139,18 @@ class NbdServerTest
     }
 
     @Test
+    void nbdcopySkipsTheZeroRunsSoItsCopyStaysSparse() throws Exception
+    {
+        Tool.run(60, "qemu-io", "-f", "raw", "-c", "write -P 0x42 1M 1M", uri("disk0")).requireSuccess("qemu-io");
+        final Path copy = dir.resolve("copy.img");
+        Tool.run(60, "nbdcopy", uri("disk0"), copy.toString()).requireSuccess("nbdcopy");
+        assertThat(Arrays.equals(Files.readAllBytes(copy), Files.readAllBytes(file))).isTrue();
+        final String du = Tool.run(30, "du", "--block-size=1", copy.toString()).requireSuccess("du").output();
+        final long allocated = Long.parseLong(du.trim().split("\\s+")[0]);
+        assertThat(allocated).as("bytes allocated by the 8 MiB copy of 1 MiB of data").isLessThan(2L << 20);
+    }
+
+    @Test
     void unixSocketServesTheSameExport() throws Exception
     {
         final Path socket = dir.resolve("nbd.sock");
@@ -195,6 +207,24 @@ class NbdServerTest
             assertThat(ok.getInt(4)).isZero();
             write(client, request(NbdProtocol.CMD_DISC, 0, 0));
         }
+    }
+
+    @Test
+    void connectionsDyingMidPayloadGiveBackTheirShareOfThePayloadBudget() throws Exception
+    {
+        // Each sends a 32 MiB WRITE header and half its payload, then hangs up: 8 x 32 MiB is twice
+        // the server's budget, so a leaked share would leave the next client waiting forever.
+        for (int i = 0; i < 8; i++)
+        {
+            try (SocketChannel client = connectAndPick("disk0"))
+            {
+                write(client, request(NbdProtocol.CMD_WRITE, 0, 32 << 20));
+                write(client, ByteBuffer.allocate(16 << 20));
+            }
+        }
+        Await.until(() -> server.connectionCount() == 0, Duration.ofSeconds(10), "connections to close");
+        Tool.run(30, "qemu-io", "-f", "raw", "-c", "write -P 0x31 0 8M", uri("disk0"))
+            .requireSuccess("a write after the dead connections");
     }
 
     private void qemuIoStillWorks() throws Exception
