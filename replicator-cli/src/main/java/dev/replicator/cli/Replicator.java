@@ -341,7 +341,7 @@ public final class Replicator implements Callable<Integer>
     }
 
     @Command(name = "images", description = "List, export point-in-time images.",
-        subcommands = {ImagesList.class, ImagesExport.class})
+        subcommands = {ImagesList.class, ImagesExport.class, ImagesUnexport.class})
     static final class ImagesCommand
     {
     }
@@ -379,7 +379,8 @@ public final class Replicator implements Callable<Integer>
         }
     }
 
-    @Command(name = "export", description = "Write an image to a new file (on the target host).")
+    @Command(name = "export", description = "Write an image to a new file (on the target host), or serve it " +
+        "read-only over NBD.")
     static final class ImagesExport implements Callable<Integer>
     {
         @CommandLine.Mixin
@@ -388,16 +389,54 @@ public final class Replicator implements Callable<Integer>
         @Option(names = "--image", required = true, paramLabel = "ID", description = "image id (GROUP@SEQ)")
         String image;
 
-        @Option(names = "--to", required = true, paramLabel = "FILE", description = "new file (a directory for a " +
-            "group of several volumes)")
-        Path to;
+        @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        Where where;
+
+        static final class Where
+        {
+            @Option(names = "--to", paramLabel = "FILE", description = "new file (a directory for a group of " +
+                "several volumes)")
+            Path to;
+
+            @Option(names = "--nbd", paramLabel = "PORT", arity = "0..1", fallbackValue = "10809",
+                description = "serve the image read-only over NBD at once (one export per volume, named by the " +
+                    "volume) on the target's listen address, port PORT (default 10809; 0: any free port), until " +
+                    "'images unexport' or the target stops")
+            String nbd;
+        }
 
         @Override
         public Integer call() throws Exception
         {
+            if (where.nbd != null)
+            {
+                final JsonNode data = request(target, "images.export", args("image", image, "nbd", where.nbd));
+                System.out.printf("serving %s read-only at %s, exports %s (%d ms)%n", data.get("image").asText(),
+                    data.get("export").asText(), data.get("exports"), data.get("elapsedMs").asLong());
+                return 0;
+            }
+            final Path to = where.to;
             final JsonNode data = request(target, "images.export", args("image", image, "to", absolute(to)));
             System.out.printf("exported %s to %s in %d ms%n", data.get("image").asText(), data.get("paths"),
                 data.get("elapsedMs").asLong());
+            return 0;
+        }
+    }
+
+    @Command(name = "unexport", description = "Stop serving an image over NBD.")
+    static final class ImagesUnexport implements Callable<Integer>
+    {
+        @CommandLine.Mixin
+        TargetOption target = new TargetOption();
+
+        @Option(names = "--image", required = true, paramLabel = "ID", description = "image id (GROUP@SEQ)")
+        String image;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            request(target, "images.unexport", args("image", image));
+            System.out.println("stopped serving " + image);
             return 0;
         }
     }
@@ -451,9 +490,21 @@ public final class Replicator implements Callable<Integer>
             boolean latestConsistent;
         }
 
-        @Option(names = "--to", required = true, paramLabel = "PATH", description = "new recovery volume file " +
-            "(a directory for a group of several volumes), on the target host")
-        Path to;
+        @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+        Recovery recovery;
+
+        static final class Recovery
+        {
+            @Option(names = "--to", paramLabel = "PATH", description = "new recovery volume file (a directory " +
+                "for a group of several volumes), on the target host: the image is copied there first")
+            Path to;
+
+            @Option(names = "--export", paramLabel = "nbd[:PORT]", description = "instant recovery: serve the " +
+                "image at once as writable NBD exports (one per volume, named by the volume) on the target's " +
+                "listen address, port PORT (default 10809); nothing is copied, writes go to an overlay and are " +
+                "tracked exactly for failback")
+            String export;
+        }
 
         @Option(names = "--test", description = "DR test: a writable copy of the image; replication and roles " +
             "are untouched (--latest means the newest checkpoint)")
@@ -466,11 +517,20 @@ public final class Replicator implements Callable<Integer>
                 Long.toString(TimeArgument.parseEpochMs(which.at, ZoneId.systemDefault()));
             final JsonNode data = request(target, "failover", args("group", group, "image", which.image, "atMs", atMs,
                 "latest", which.latest ? "true" : null, "latestConsistent", which.latestConsistent ? "true" : null,
-                "to", absolute(to), "test", test ? "true" : null));
+                "to", recovery.to == null ? null : absolute(recovery.to), "export", recovery.export,
+                "test", test ? "true" : null));
             if (test)
             {
                 System.out.printf("test failover of group %s: image %s copied to %s (%d ms); replication untouched%n",
                     data.get("group").asText(), data.get("image").asText(), data.get("paths"),
+                    data.get("elapsedMs").asLong());
+                return 0;
+            }
+            if (data.has("export"))
+            {
+                System.out.printf("failed over group %s to image %s at epoch %d: recovery volumes served at %s, " +
+                    "exports %s (%d ms)%n", data.get("group").asText(), data.get("image").asText(),
+                    data.get("epoch").asLong(), data.get("export").asText(), data.get("exports"),
                     data.get("elapsedMs").asLong());
                 return 0;
             }

@@ -85,7 +85,8 @@ final class StatusTable
             {
                 final JsonNode fo = group.get("failover");
                 out.append(String.format("group %s: failed over to %s at %s; recovery volumes %s; %d blocks written " +
-                    "since%n", name, fo.path("image").asText(), fo.path("at").asText(), fo.path("recoveryPaths"),
+                    "since%n", name, fo.path("image").asText(), fo.path("at").asText(),
+                    fo.has("export") ? "served at " + fo.get("export").asText() : fo.path("recoveryPaths"),
                     fo.path("blocksWrittenSinceFailover").asLong()));
                 if (fo.hasNonNull("reason"))
                 {

@@ -6,6 +6,7 @@ import dev.replicator.target.auto.AutoFailover;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.group.Groups;
+import dev.replicator.target.nbd.NbdExporter;
 import dev.replicator.target.receive.TargetServer;
 import dev.replicator.target.status.TargetMetrics;
 import org.slf4j.Logger;
@@ -33,6 +34,7 @@ public final class Target implements AutoCloseable
     private TargetServer server;
     private MetricsEndpoint metrics;
     private AutoFailover autoFailover;
+    private AdminHandler admin;
 
     public Target(final TargetConfig config)
     {
@@ -46,9 +48,12 @@ public final class Target implements AutoCloseable
         try
         {
             failover = new FailoverService(config.recoveryScanIntervalMs());
+            // NBD exports (failover --export, images export --nbd) listen on the admin address's host.
+            failover.exports(NbdExporter.server(), config.listen().host());
             failover.resume(groups);
             final FailbackService failback = new FailbackService(failover);
-            final AdminHandler admin = new AdminHandler(groups, failover, failback);
+            admin = new AdminHandler(groups, failover, failback);
+            admin.nbd(NbdExporter.server(), config.listen().host());
             autoFailover = new AutoFailover(groups, config.autoFailover(), failover, failback);
             admin.autoFailover(autoFailover);
             server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
@@ -122,6 +127,10 @@ public final class Target implements AutoCloseable
             {
                 LOG.warn("closing server: {}", ex.getMessage());
             }
+        }
+        if (admin != null)
+        {
+            admin.closeExports();
         }
         if (failover != null)
         {

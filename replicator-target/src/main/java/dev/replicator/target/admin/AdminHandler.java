@@ -15,6 +15,7 @@ import dev.replicator.target.auto.AutoFailoverPolicy;
 import dev.replicator.target.auto.Transition;
 import dev.replicator.target.failback.FailbackService;
 import dev.replicator.target.failover.FailoverService;
+import dev.replicator.target.failover.RecoveryVolumes;
 import dev.replicator.target.group.AgentLink;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
@@ -23,12 +24,16 @@ import dev.replicator.target.group.Groups;
 import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
+import dev.replicator.target.nbd.ImageExports;
+import dev.replicator.target.nbd.NbdExporter;
 import dev.replicator.target.receive.TargetServer;
 import dev.replicator.target.status.StatusReporter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,11 +59,16 @@ public final class AdminHandler
     private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
     /** How often a checkpoint command looks at its primary's connection while it waits. */
     private static final long CHECKPOINT_POLL_MS = 100;
+    /** The port NBD clients try by default (IANA). */
+    static final int NBD_DEFAULT_PORT = 10809;
 
     private final Groups groups;
     private final FailoverService failover;
     private final FailbackService failback;
     private final StatusReporter statusReporter;
+    private final ImageExports imageExports = new ImageExports();
+    private volatile NbdExporter nbd;
+    private volatile String nbdHost = "127.0.0.1";
 
     public AdminHandler(final Groups groups, final FailoverService failover, final FailbackService failback)
     {
@@ -85,6 +95,19 @@ public final class AdminHandler
         statusReporter.autoFailover(autoFailover);
     }
 
+    /** How images are served over NBD ({@code images export --nbd}), on which host address. */
+    public void nbd(final NbdExporter exports, final String host)
+    {
+        this.nbd = exports;
+        this.nbdHost = host;
+    }
+
+    /** Stops every image served over NBD. */
+    public void closeExports()
+    {
+        imageExports.close();
+    }
+
     public void handle(final FrameChannel channel, final Messages.AdminRequest request)
     {
         Messages.AdminResponse response;
@@ -95,7 +118,9 @@ public final class AdminHandler
             {
                 case "status" -> status();
                 case "images.list" -> imagesList(args.get("group"));
-                case "images.export" -> imagesExport(channel, require(args, "image"), require(args, "to"));
+                case "images.export" -> args.containsKey("nbd") ? imagesExportNbd(require(args, "image"),
+                    nbdPort(args.get("nbd"))) : imagesExport(channel, require(args, "image"), require(args, "to"));
+                case "images.unexport" -> imagesUnexport(require(args, "image"));
                 case "checkpoint" -> checkpoint(require(args, "group"), args.getOrDefault("label", "manual"),
                     Long.parseLong(args.getOrDefault("timeoutMs", "60000")));
                 case "failover" -> failover(channel, args);
@@ -247,6 +272,107 @@ public final class AdminHandler
         outputs.forEach(p -> paths.add(p.toString()));
         node.put("elapsedMs", System.currentTimeMillis() - startMs);
         return node;
+    }
+
+    private JsonNode imagesExportNbd(final String imageText, final int port) throws AdminException, IOException
+    {
+        final ImageId id = ImageId.parse(imageText);
+        final Group group = group(id.group());
+        image(group, id.seq());
+        final NbdExporter exports = requireNbd();
+        if (imageExports.port(id.toString()) >= 0)
+        {
+            throw AdminException.badInput("image " + id + " is already served over NBD on port " +
+                imageExports.port(id.toString()) + " (stop it with 'images unexport --image " + id + "')");
+        }
+        requireFreePort(port);
+        final long startMs = System.currentTimeMillis();
+        final int bound = imageExports.start(id.toString(), group.store(), id.seq(), exports, nbdHost, port);
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("image", id.toString());
+        node.put("export", "nbd://" + nbdHost + ":" + bound);
+        node.put("port", bound);
+        final ArrayNode names = node.putArray("exports");
+        group.volumeSpecs().forEach(spec -> names.add(spec.name()));
+        node.put("elapsedMs", System.currentTimeMillis() - startMs);
+        LOG.info("image {} served read-only over NBD at nbd://{}:{}", id, nbdHost, bound);
+        return node;
+    }
+
+    private JsonNode imagesUnexport(final String imageText) throws AdminException
+    {
+        final ImageId id = ImageId.parse(imageText);
+        if (!imageExports.stop(id.toString()))
+        {
+            throw AdminException.badInput("image " + id + " is not served over NBD");
+        }
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("image", id.toString());
+        return node;
+    }
+
+    private NbdExporter requireNbd() throws AdminException
+    {
+        final NbdExporter exports = nbd;
+        if (exports == null)
+        {
+            throw AdminException.failed("this target has no NBD server");
+        }
+        return exports;
+    }
+
+    /** {@code nbd}, {@code nbd:PORT} or a bare port; the NBD default port 10809 when none is given. */
+    static int nbdPort(final String text) throws AdminException
+    {
+        String port = text == null ? "" : text.trim();
+        if (port.startsWith("nbd"))
+        {
+            port = port.substring(3);
+            if (port.startsWith(":"))
+            {
+                port = port.substring(1);
+            }
+            else if (!port.isEmpty())
+            {
+                throw AdminException.badInput("'" + text + "' is not nbd or nbd:PORT");
+            }
+        }
+        if (port.isEmpty() || "true".equals(port))
+        {
+            return NBD_DEFAULT_PORT;
+        }
+        try
+        {
+            final int value = Integer.parseInt(port);
+            if (value < 0 || value > 65535)
+            {
+                throw AdminException.badInput("NBD port " + value + " is not between 0 and 65535");
+            }
+            return value;
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw AdminException.badInput("'" + text + "' is not nbd or nbd:PORT");
+        }
+    }
+
+    /** Refuses a port already in use before anything changes (a failover would otherwise fence first). */
+    private void requireFreePort(final int port) throws AdminException
+    {
+        if (port == 0)
+        {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket())
+        {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(nbdHost, port));
+        }
+        catch (final IOException ex)
+        {
+            throw AdminException.badInput("NBD port " + port + " on " + nbdHost + " is not free (" + ex.getMessage() +
+                "); nothing was changed");
+        }
     }
 
     /**
@@ -427,6 +553,10 @@ public final class AdminHandler
         }
         final long startMs = System.currentTimeMillis();
         long imageSeq = chooseImage(group, args);
+        if (args.containsKey("export"))
+        {
+            return failoverToExport(group, args, imageSeq, startMs);
+        }
         final List<Path> paths = outputPaths(group, Path.of(require(args, "to")));
         final long epoch;
         if (test)
@@ -463,6 +593,43 @@ public final class AdminHandler
         node.put("test", test);
         final ArrayNode out = node.putArray("paths");
         paths.forEach(p -> out.add(p.toString()));
+        node.put("elapsedMs", System.currentTimeMillis() - startMs);
+        return node;
+    }
+
+    /**
+     * Instant recovery: the image served at once as writable NBD exports over an overlay, nothing
+     * copied. Without {@code --to}: a copy is not needed (the exports are the recovery volumes for the
+     * whole failover; {@code nbdcopy} makes one from them if wanted), so none is made.
+     */
+    private JsonNode failoverToExport(final Group group, final Map<String, String> args, final long imageSeq,
+        final long startMs) throws AdminException, IOException
+    {
+        if (args.containsKey("to"))
+        {
+            throw AdminException.badInput("give --export or --to, not both: an NBD export needs no copy of the " +
+                "volume (copy from the export with nbdcopy if one is wanted); nothing was changed");
+        }
+        if (Boolean.parseBoolean(args.get("test")))
+        {
+            throw AdminException.badInput("--test with --export: serve the image read-only for a drill with " +
+                "'images export --image ID --nbd' (nothing was changed)");
+        }
+        final int port = nbdPort(args.get("export"));
+        requireNbd();
+        requireFreePort(port);
+        final FailoverService.Result result = failover.failover(group, imageSeq, port, null);
+        final RecoveryVolumes recovery = failover.tracker(group.name());
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("group", group.name());
+        node.put("image", new ImageId(group.name(), result.imageSeq()).toString());
+        node.put("epoch", result.epoch());
+        node.put("test", false);
+        node.put("export", recovery.export());
+        final ArrayNode names = node.putArray("exports");
+        group.volumeSpecs().forEach(spec -> names.add(spec.name()));
+        final ArrayNode out = node.putArray("paths");
+        out.add(recovery.export());
         node.put("elapsedMs", System.currentTimeMillis() - startMs);
         return node;
     }

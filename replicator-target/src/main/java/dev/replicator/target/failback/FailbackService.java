@@ -9,7 +9,7 @@ import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.admin.AdminException;
 import dev.replicator.target.failover.FailoverService;
-import dev.replicator.target.failover.RecoveryTracker;
+import dev.replicator.target.failover.RecoveryVolumes;
 import dev.replicator.target.group.AgentLink;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
@@ -165,7 +165,7 @@ public final class FailbackService
         }
     }
 
-    private record Peer(AgentLink link, RecoveryTracker tracker)
+    private record Peer(AgentLink link, RecoveryVolumes tracker)
     {
     }
 
@@ -177,7 +177,7 @@ public final class FailbackService
             throw AdminException.badInput("group '" + state.name() + "' is not failed over (it is " +
                 state.role() + " at epoch " + state.epoch() + "); there is nothing to fail back");
         }
-        final RecoveryTracker tracker = failover.tracker(state.name());
+        final RecoveryVolumes tracker = failover.tracker(state.name());
         if (tracker == null)
         {
             throw AdminException.failed("group '" + state.name() + "' has no recovery volume tracker; " +
@@ -198,7 +198,7 @@ public final class FailbackService
         return new Peer(link, tracker);
     }
 
-    private FailbackPlan computePlan(final Group group, final RecoveryTracker tracker, final AgentLink link)
+    private FailbackPlan computePlan(final Group group, final RecoveryVolumes tracker, final AgentLink link)
         throws IOException
     {
         final GroupState state = group.state();
@@ -263,7 +263,7 @@ public final class FailbackService
      * the replica, over {@code only} or the whole volume; returns the blocks that differ anywhere.
      */
     private static BlockBitmap verify(
-        final Group group, final RecoveryTracker tracker, final FailbackPeer peer, final int v, final BlockBitmap only)
+        final Group group, final RecoveryVolumes tracker, final FailbackPeer peer, final int v, final BlockBitmap only)
         throws IOException
     {
         final VolumeSpec spec = group.volumeSpecs().get(v);
@@ -293,7 +293,7 @@ public final class FailbackService
     private static final class Shipment
     {
         private final Group group;
-        private final RecoveryTracker tracker;
+        private final RecoveryVolumes tracker;
         private final FailbackPeer peer;
         private final long epoch;
         private final ProgressListener progress;
@@ -302,7 +302,7 @@ public final class FailbackService
         private long blocksToPrimary;
         private long wireBytes;
 
-        Shipment(final Group group, final RecoveryTracker tracker, final FailbackPeer peer, final long epoch,
+        Shipment(final Group group, final RecoveryVolumes tracker, final FailbackPeer peer, final long epoch,
             final ProgressListener progress)
         {
             this.group = group;
@@ -331,7 +331,7 @@ public final class FailbackService
                 {
                     final long b = cursor.next();
                     block.clear();
-                    tracker.channel(v).readBlocks(b, block);
+                    tracker.readBlocks(v, b, block);
                     block.flip();
                     final boolean shipToPrimary = primary.get(b);
                     if (shipToPrimary &&

@@ -15,6 +15,8 @@ import dev.replicator.target.group.Groups;
 import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.image.ProgressListener;
+import dev.replicator.target.nbd.NbdExporter;
+import dev.replicator.target.nbd.RecoveryOverlay;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,10 @@ import java.util.stream.Stream;
  * anything else), produces the image as writable recovery volumes, and starts recording every
  * block written to them ({@link RecoveryTracker}). Owns the trackers of failed-over groups and
  * resumes them after a target restart.
+ *
+ * <p>With an NBD export ({@link #failover(Group, long, int, ProgressListener)}) nothing is copied: the
+ * recovery volumes are overlays of the image served at once as writable NBD exports, and every write
+ * is recorded exactly ({@link OverlayRecovery}).
  */
 public final class FailoverService implements AutoCloseable
 {
@@ -49,13 +55,24 @@ public final class FailoverService implements AutoCloseable
     public static final String LATEST_LABEL = "failover-latest";
     /** {@link #failover}'s image seq for the newest durable data ({@code --latest}). */
     public static final long LATEST = -1;
+    /** In the failover dir of an NBD-exported failover: the port its exports are served on. */
+    static final String NBD_EXPORT_FILE = "nbd.export";
 
     private final long scanIntervalMs;
-    private final Map<String, RecoveryTracker> trackers = new ConcurrentHashMap<>();
+    private final Map<String, RecoveryVolumes> trackers = new ConcurrentHashMap<>();
+    private volatile NbdExporter exports;
+    private volatile String exportHost = "127.0.0.1";
 
     public FailoverService(final long scanIntervalMs)
     {
         this.scanIntervalMs = scanIntervalMs;
+    }
+
+    /** How recovery volumes are served over NBD, on which host address. Call before {@link #resume}. */
+    public void exports(final NbdExporter nbdExports, final String host)
+    {
+        this.exports = nbdExports;
+        this.exportHost = host;
     }
 
     /** Resumes tracking recovery volumes of groups that were failed over when the target stopped. */
@@ -71,9 +88,8 @@ public final class FailoverService implements AutoCloseable
                 {
                     continue;
                 }
-                final RecoveryTracker tracker = RecoveryTracker.open(state.name(), group.dir().resolve(FAILOVER_DIR),
-                    group.volumeSpecs(), paths(state.failover().recoveryPaths()));
-                tracker.startPeriodicScans(scanIntervalMs);
+                final RecoveryVolumes tracker = openRecovery(group, state.failover().imageSeq(),
+                    paths(state.failover().recoveryPaths()), false);
                 trackers.put(state.name(), tracker);
                 LOG.info("group={} epoch={} still failed over to seq={}: tracking writes on {}", state.name(),
                     state.epoch(), state.failover().imageSeq(), state.failover().recoveryPaths());
@@ -81,7 +97,7 @@ public final class FailoverService implements AutoCloseable
         }
     }
 
-    public RecoveryTracker tracker(final String group)
+    public RecoveryVolumes tracker(final String group)
     {
         return trackers.get(group);
     }
@@ -110,7 +126,7 @@ public final class FailoverService implements AutoCloseable
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress) throws IOException
     {
-        return failover(group, imageSeq, recoveryPaths, progress, "admin command");
+        return failover(group, imageSeq, recoveryPaths, -1, progress, "admin command");
     }
 
     /**
@@ -119,6 +135,31 @@ public final class FailoverService implements AutoCloseable
      */
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress, final String reason) throws IOException
+    {
+        return failover(group, imageSeq, recoveryPaths, -1, progress, reason);
+    }
+
+    /**
+     * Fails over to writable NBD exports of the image, one per volume named by the volume, served on
+     * {@code exportPort} (0: any free port; see {@link #tracker}'s {@link RecoveryVolumes#export()}):
+     * the exports are readable as soon as this returns, whatever the volumes' size, since nothing is
+     * copied. The caller validated the image and holds no lock.
+     */
+    public Result failover(final Group group, final long imageSeq, final int exportPort,
+        final ProgressListener progress) throws IOException
+    {
+        if (exports == null)
+        {
+            throw new IllegalStateException("this target has no NBD server to export recovery volumes with");
+        }
+        final List<String> names = new ArrayList<>();
+        group.volumeSpecs().forEach(spec -> names.add(spec.name()));
+        return failover(group, imageSeq, OverlayRecovery.overlayPaths(group.dir().resolve(FAILOVER_DIR), names),
+            exportPort, progress, "admin command");
+    }
+
+    private Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
+        final int exportPort, final ProgressListener progress, final String reason) throws IOException
     {
         group.lock().lock();
         try
@@ -157,6 +198,10 @@ public final class FailoverService implements AutoCloseable
             // image (failback would then "repair" the primary with its missing blocks).
             final Path marker = dir.resolve(PRODUCING_MARKER);
             AtomicFiles.writeString(marker, Long.toString(seq));
+            if (exportPort >= 0)
+            {
+                AtomicFiles.writeString(dir.resolve(NBD_EXPORT_FILE), Integer.toString(exportPort));
+            }
             final List<String> pathNames = recoveryPaths.stream().map(p -> p.toAbsolutePath().toString()).toList();
             group.updateState(before.withFailover(epoch,
                 new GroupState.FailoverRecord(seq, System.currentTimeMillis(), epoch, pathNames,
@@ -174,11 +219,17 @@ public final class FailoverService implements AutoCloseable
                     group.store().commit(seq);
                 }
                 produce(group, seq, recoveryPaths, dir, progress);
-                Files.delete(marker);
-                AtomicFiles.fsyncDirectory(dir);
-                final RecoveryTracker tracker = RecoveryTracker.open(before.name(), dir, group.volumeSpecs(),
-                    recoveryPaths);
-                tracker.startPeriodicScans(scanIntervalMs);
+                final RecoveryVolumes tracker = openRecovery(group, seq, recoveryPaths, true);
+                try
+                {
+                    Files.delete(marker);
+                    AtomicFiles.fsyncDirectory(dir);
+                }
+                catch (final IOException ex)
+                {
+                    tracker.close();
+                    throw ex;
+                }
                 trackers.put(before.name(), tracker);
             }
             catch (final IOException | RuntimeException ex)
@@ -205,8 +256,9 @@ public final class FailoverService implements AutoCloseable
                     ex.getMessage());
                 throw ex;
             }
+            final String export = trackers.get(before.name()).export();
             LOG.warn("group={} epoch={} recovery volumes ready at {}; every write to them is tracked for failback",
-                before.name(), epoch, pathNames);
+                before.name(), epoch, export == null ? pathNames : export);
             return new Result(epoch, seq);
         }
         finally
@@ -307,11 +359,60 @@ public final class FailoverService implements AutoCloseable
         group.primary(null);
     }
 
+    /**
+     * Opens what tracks the recovery volumes of a produced failover: NBD exports over overlays when the
+     * failover dir says so (served on the port it names; at a restart, a port that cannot be bound is
+     * logged and the overlays are tracked unserved, so failback still works), else a scanning tracker.
+     */
+    private RecoveryVolumes openRecovery(final Group group, final long imageSeq, final List<Path> recoveryPaths,
+        final boolean failIfUnservable) throws IOException
+    {
+        final Path dir = group.dir().resolve(FAILOVER_DIR);
+        final Path exportFile = dir.resolve(NBD_EXPORT_FILE);
+        if (!Files.exists(exportFile))
+        {
+            final RecoveryTracker tracker = RecoveryTracker.open(group.name(), dir, group.volumeSpecs(), recoveryPaths);
+            tracker.startPeriodicScans(scanIntervalMs);
+            return tracker;
+        }
+        final OverlayRecovery recovery = OverlayRecovery.open(group.name(), group.store(), imageSeq, dir);
+        try
+        {
+            if (exports == null)
+            {
+                throw new IOException("this target has no NBD server to export recovery volumes with");
+            }
+            recovery.serve(exports, exportHost, Integer.parseInt(Files.readString(exportFile).trim()));
+            AtomicFiles.writeString(exportFile, Integer.toString(recovery.port()));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            if (failIfUnservable)
+            {
+                recovery.close();
+                throw ex;
+            }
+            LOG.error("group={} could not serve its recovery volumes over NBD again ({}); writes made before are " +
+                "kept and failback works, but clients cannot reach the volumes until the target restarts with " +
+                "the port free", group.name(), ex.toString());
+        }
+        return recovery;
+    }
+
     private static void produce(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final Path dir, final ProgressListener progress) throws IOException
     {
         final List<VolumeSpec> specs = group.volumeSpecs();
         final ImageView view = group.store().openImage(imageSeq);
+        if (Files.exists(dir.resolve(NBD_EXPORT_FILE)))
+        {
+            // Instant recovery: empty overlays of the image, nothing copied.
+            for (int i = 0; i < specs.size(); i++)
+            {
+                RecoveryOverlay.create(view, i, dir).close();
+            }
+            return;
+        }
         for (int i = 0; i < specs.size(); i++)
         {
             final VolumeSpec spec = specs.get(i);
@@ -328,7 +429,7 @@ public final class FailoverService implements AutoCloseable
     /** Failback finished: stop tracking and archive the failover records. Call with the group lock. */
     public void finish(final Group group, final long epoch) throws IOException
     {
-        final RecoveryTracker tracker = trackers.remove(group.name());
+        final RecoveryVolumes tracker = trackers.remove(group.name());
         if (tracker != null)
         {
             tracker.close();
@@ -370,7 +471,7 @@ public final class FailoverService implements AutoCloseable
     @Override
     public void close()
     {
-        for (final RecoveryTracker tracker : trackers.values())
+        for (final RecoveryVolumes tracker : trackers.values())
         {
             tracker.close();
         }

@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safe: scans are serialised on this object; the periodic scan runs on its own thread.
  */
-public final class RecoveryTracker implements Closeable
+public final class RecoveryTracker implements RecoveryVolumes
 {
     private static final Logger LOG = LoggerFactory.getLogger(RecoveryTracker.class);
     private static final int RUN_BYTES = 256 * 1024;
@@ -118,6 +118,7 @@ public final class RecoveryTracker implements Closeable
     }
 
     /** Scans every recovery volume now; returns, per volume, the blocks this scan found changed. */
+    @Override
     public synchronized BlockBitmap[] scanNow() throws IOException
     {
         final BlockBitmap[] delta = new BlockBitmap[specs.size()];
@@ -148,12 +149,14 @@ public final class RecoveryTracker implements Closeable
     }
 
     /** Blocks written on volume {@code index} since failover, as of the last scan. */
+    @Override
     public synchronized BlockBitmap written(final int index)
     {
         return written.get(index).copy();
     }
 
     /** Fingerprint of a recovery block as of the last scan. */
+    @Override
     public synchronized long fingerprint(final int index, final long block)
     {
         return tables.get(index).get(block);
@@ -162,6 +165,18 @@ public final class RecoveryTracker implements Closeable
     public VolumeChannel channel(final int index)
     {
         return channels.get(index);
+    }
+
+    @Override
+    public void readBlocks(final int index, final long firstBlock, final ByteBuffer dst) throws IOException
+    {
+        channels.get(index).readBlocks(firstBlock, dst);
+    }
+
+    @Override
+    public String export()
+    {
+        return null;
     }
 
     @Override

@@ -6,7 +6,7 @@ import dev.replicator.target.auto.AutoFailover;
 import dev.replicator.target.auto.AutoFailoverPolicy;
 import dev.replicator.target.auto.Transition;
 import dev.replicator.target.failover.FailoverService;
-import dev.replicator.target.failover.RecoveryTracker;
+import dev.replicator.target.failover.RecoveryVolumes;
 import dev.replicator.target.group.AgentLink;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupActivity;
@@ -102,7 +102,7 @@ public final class StatusReporter
         final List<Checkpoint> checkpoints = group.store().checkpoints();
         final Checkpoint last = checkpoints.isEmpty() ? null : checkpoints.get(checkpoints.size() - 1);
 
-        final RecoveryTracker tracker = state.failover() == null ? null : failover.tracker(state.name());
+        final RecoveryVolumes tracker = state.failover() == null ? null : failover.tracker(state.name());
         final List<VolumeStatus> volumes = new ArrayList<>();
         long writtenSinceFailover = 0;
         for (int v = 0; v < state.volumes().size(); v++)
@@ -122,7 +122,8 @@ public final class StatusReporter
             final List<String> paths = List.copyOf(state.failover().recoveryPaths());
             failoverStatus = new FailoverStatus(new ImageId(state.name(), state.failover().imageSeq()).toString(),
                 Instant.ofEpochMilli(state.failover().atMs()).toString(), paths,
-                tracker == null ? null : writtenSinceFailover, state.failover().reason());
+                tracker == null ? null : writtenSinceFailover, state.failover().reason(),
+                tracker == null ? null : tracker.export());
         }
 
         return new GroupStatus(
