@@ -7,6 +7,8 @@ import dev.replicator.agent.capture.VolumeWriter;
 import dev.replicator.agent.failback.DemotedHost;
 import dev.replicator.agent.failback.DemotedPrimary;
 import dev.replicator.agent.ship.Shipper;
+import dev.replicator.core.config.ConfigException;
+import dev.replicator.core.security.Transport;
 import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
@@ -74,6 +76,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
      */
     public synchronized Agent start() throws IOException
     {
+        final Transport transport = transport();
         Files.createDirectories(config.stateDir());
         state = AgentState.readOrNew(config.stateDir(), config.group());
         journal = Journal.open(journalConfig());
@@ -100,7 +103,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
         running = true;
         shipper = new Shipper(this, config.group(), config.agentName(), config.target(), config.windowFrames(),
-            config.frameBytes(), config.heartbeatIntervalMs());
+            config.frameBytes(), config.heartbeatIntervalMs(), transport);
         shipperThread = new Thread(shipper, "shipper-" + config.group());
         shipperThread.start();
         // In API mode the loop only resyncs blocks recorded in bitmap mode.
@@ -109,6 +112,31 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         scanThread.start();
         writeStatus();
         return this;
+    }
+
+    /** Settled before anything is opened: an agent with unusable TLS material must not start at all. */
+    private Transport transport()
+    {
+        final Transport transport;
+        try
+        {
+            transport = Transport.of(config.tls().resolve(false, false, "tls.dir in the agent config"));
+        }
+        catch (final IOException | IllegalStateException ex)
+        {
+            throw new ConfigException("agent TLS: " + ex.getMessage());
+        }
+        if (!transport.secure())
+        {
+            LOG.warn("INSECURE: group={} ships to {} without TLS (--insecure or REPLICATOR_INSECURE=1): the volume's " +
+                "blocks cross the network in the clear and anyone can pose as the target; use a lab network only",
+                config.group(), config.target());
+        }
+        else
+        {
+            LOG.info("group={} connects to {} with {}", config.group(), config.target(), transport.describe());
+        }
+        return transport;
     }
 
     private JournalConfig journalConfig()

@@ -3,6 +3,7 @@ package dev.replicator.agent;
 import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
+import dev.replicator.core.security.TlsSettings;
 import dev.replicator.core.volume.VolumeChannel;
 import dev.replicator.core.volume.VolumeSpec;
 
@@ -33,6 +34,7 @@ import java.util.Set;
  * ship.frame.bytes = 1m
  * journal.sync = checkpoint           # none | checkpoint
  * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
+ * tls.dir = /etc/replicator/tls       # from 'replicator certs issue --agent NAME --groups G' (TlsSettings)
  * </pre>
  */
 public final class AgentConfig
@@ -71,9 +73,30 @@ public final class AgentConfig
     private final int heartbeatIntervalMs;
     private final String rollCycle;
     private final long maxUnshippedBytes;
+    private final TlsSettings tls;
+
+    /** Every final field is assigned here too, so a new setting cannot be forgotten by {@link #withTls}. */
+    private AgentConfig(final AgentConfig other, final TlsSettings tls)
+    {
+        this.tls = tls;
+        this.group = other.group;
+        this.agentName = other.agentName;
+        this.target = other.target;
+        this.stateDir = other.stateDir;
+        this.volumes = other.volumes;
+        this.capture = other.capture;
+        this.scanIntervalMs = other.scanIntervalMs;
+        this.windowFrames = other.windowFrames;
+        this.frameBytes = other.frameBytes;
+        this.journalSync = other.journalSync;
+        this.heartbeatIntervalMs = other.heartbeatIntervalMs;
+        this.rollCycle = other.rollCycle;
+        this.maxUnshippedBytes = other.maxUnshippedBytes;
+    }
 
     private AgentConfig(final Builder b)
     {
+        this.tls = b.tls;
         this.group = b.group;
         this.agentName = b.agentName;
         this.target = b.target;
@@ -121,6 +144,7 @@ public final class AgentConfig
         b.maxUnshippedBytes = config.longValue("journal.max.unshipped.bytes", DEFAULT_MAX_UNSHIPPED_BYTES,
             4L << 20, Long.MAX_VALUE / 2);
         b.rollCycle = config.string("journal.roll.cycle", "FAST_HOURLY");
+        b.tls = TlsSettings.read(config, base);
         try
         {
             net.openhft.chronicle.queue.RollCycles.valueOf(b.rollCycle);
@@ -274,6 +298,18 @@ public final class AgentConfig
         return maxUnshippedBytes;
     }
 
+    /** Where the TLS material is; UNSET when the file names none (the command line decides). */
+    public TlsSettings tls()
+    {
+        return tls;
+    }
+
+    /** The same settings with TLS settled (by the command line's --insecure or the material). */
+    public AgentConfig withTls(final TlsSettings settings)
+    {
+        return new AgentConfig(this, settings);
+    }
+
     public int volumeIndex(final String name)
     {
         for (int i = 0; i < volumes.size(); i++)
@@ -307,6 +343,14 @@ public final class AgentConfig
         private int heartbeatIntervalMs = 1000;
         private String rollCycle = "FAST_HOURLY";
         private long maxUnshippedBytes = DEFAULT_MAX_UNSHIPPED_BYTES;
+        /** Plaintext unless told: the builder is for tests and embedders on a trusted host. */
+        private TlsSettings tls = TlsSettings.insecure();
+
+        public Builder tls(final TlsSettings tls)
+        {
+            this.tls = tls;
+            return this;
+        }
 
         public Builder maxUnshippedBytes(final long maxUnshippedBytes)
         {

@@ -2,6 +2,7 @@ package dev.replicator.target;
 
 import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
+import dev.replicator.core.security.TlsSettings;
 
 import java.nio.file.Path;
 
@@ -13,15 +14,37 @@ import java.nio.file.Path;
  * data.dir = /var/lib/replicator   # replicas, undo logs, checkpoints, group state
  * retain.checkpoints = 64          # images kept per group (the undo log beyond them is deleted)
  * recovery.scan.interval.ms = 2000 # how often a recovery volume is scanned for writes after failover
+ * tls.dir = /etc/replicator/tls    # node.key, node.crt, ca.crt, crl.pem from 'replicator certs issue --target'
  * </pre>
+ *
+ * @param tls where the TLS material is; {@link TlsSettings.Mode#UNSET} when the file names none (the
+ *            command line then decides: {@code --insecure} or refuse to start).
  */
 public record TargetConfig(
     HostPort listen,
     Path dataDir,
     int retainCheckpoints,
     long recoveryScanIntervalMs,
-    int heartbeatIntervalMs)
+    int heartbeatIntervalMs,
+    TlsSettings tls)
 {
+    /** Plaintext, for tests and embedders on a trusted host: {@link #withTls} for mutual TLS. */
+    public TargetConfig(
+        final HostPort listen,
+        final Path dataDir,
+        final int retainCheckpoints,
+        final long recoveryScanIntervalMs,
+        final int heartbeatIntervalMs)
+    {
+        this(listen, dataDir, retainCheckpoints, recoveryScanIntervalMs, heartbeatIntervalMs, TlsSettings.insecure());
+    }
+
+    public TargetConfig withTls(final TlsSettings settings)
+    {
+        return new TargetConfig(listen, dataDir, retainCheckpoints, recoveryScanIntervalMs, heartbeatIntervalMs,
+            settings);
+    }
+
     public static TargetConfig load(final Path file)
     {
         final ConfigFile config = ConfigFile.load(file);
@@ -32,7 +55,8 @@ public record TargetConfig(
             base.resolve(config.requirePath("data.dir")),
             config.intValue("retain.checkpoints", 64, 1, 1_000_000),
             config.longValue("recovery.scan.interval.ms", 2000, 100, 86_400_000L),
-            config.intValue("heartbeat.interval.ms", 1000, 50, 60_000));
+            config.intValue("heartbeat.interval.ms", 1000, 50, 60_000),
+            TlsSettings.read(config, base));
         config.rejectUnknownKeys();
         return result;
     }
