@@ -40,7 +40,8 @@ import java.util.concurrent.CountDownLatch;
         Replicator.CheckpointCommand.class,
         Replicator.FailoverCommand.class,
         Replicator.FailbackCommand.class,
-        Replicator.VerifyCommand.class
+        Replicator.VerifyCommand.class,
+        CertsCommand.class
     })
 public final class Replicator implements Callable<Integer>
 {
