@@ -87,6 +87,17 @@ final class PeerTrustManager extends X509ExtendedTrustManager
         return authorities.toArray(new X509Certificate[0]);
     }
 
+    /**
+     * Our checks again, for a connection whose handshake may have resumed an earlier session (TLS 1.3
+     * PSK): a resumed handshake shows no certificate to a trust manager, and a certificate denied or
+     * expired since must not ride in on its old session.
+     */
+    void recheck(final X509Certificate peer, final boolean peerIsClient) throws CertificateException
+    {
+        final X509Certificate[] chain = {peer};
+        check(chain, peerIsClient ? CLIENT_ROLES : SERVER_ROLES, peerIsClient ? "client" : "server");
+    }
+
     private void check(final X509Certificate[] chain, final Set<Role> accepted, final String side)
         throws CertificateException
     {

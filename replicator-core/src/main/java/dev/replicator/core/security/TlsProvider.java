@@ -48,6 +48,17 @@ public enum TlsProvider
     /** Made once, on first use: creating the provider is not free. */
     private static final class BcHolder
     {
+        /**
+         * BC JSSE logs every handshake and close at INFO through java.util.logging: a line per admin
+         * command in the target's log. Held here, as the logging framework keeps loggers weakly.
+         */
+        static final java.util.logging.Logger JSSE_LOG = quiet(java.util.logging.Logger.getLogger("org.bouncycastle.jsse"));
         static final Provider PROVIDER = new BouncyCastleJsseProvider();
+
+        private static java.util.logging.Logger quiet(final java.util.logging.Logger logger)
+        {
+            logger.setLevel(java.util.logging.Level.WARNING);
+            return logger;
+        }
     }
 }

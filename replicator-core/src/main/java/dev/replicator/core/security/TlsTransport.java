@@ -38,12 +38,15 @@ final class TlsTransport implements Transport
     private static final char[] IN_MEMORY_PASSWORD = "replicator".toCharArray();
 
     private final SSLContext context;
+    private final PeerTrustManager trust;
     private final TlsProvider provider;
     private final PeerIdentity self;
 
-    private TlsTransport(final SSLContext context, final TlsProvider provider, final PeerIdentity self)
+    private TlsTransport(
+        final SSLContext context, final PeerTrustManager trust, final TlsProvider provider, final PeerIdentity self)
     {
         this.context = context;
+        this.trust = trust;
         this.provider = provider;
         this.self = self;
     }
@@ -86,10 +89,10 @@ final class TlsTransport implements Transport
             final KeyManagerFactory keyManagers = settings.provider().newKeyManagerFactory();
             keyManagers.init(keys, IN_MEMORY_PASSWORD);
             final SSLContext context = settings.provider().newContext();
-            context.init(keyManagers.getKeyManagers(), new TrustManager[] {
-                new PeerTrustManager(authorities, denyList, firstX509(pkix.getTrustManagers()))},
-                new java.security.SecureRandom());
-            return new TlsTransport(context, settings.provider(), self);
+            final PeerTrustManager trust = new PeerTrustManager(authorities, denyList,
+                firstX509(pkix.getTrustManagers()));
+            context.init(keyManagers.getKeyManagers(), new TrustManager[] {trust}, new java.security.SecureRandom());
+            return new TlsTransport(context, trust, settings.provider(), self);
         }
         catch (final GeneralSecurityException ex)
         {
@@ -189,8 +192,14 @@ final class TlsTransport implements Transport
             socket.setEnabledProtocols(PROTOCOLS);
             socket.setSoTimeout(timeoutMs);
             socket.startHandshake();
+            trust.recheck((X509Certificate)socket.getSession().getPeerCertificates()[0], false);
             socket.setSoTimeout(0);
             return socket;
+        }
+        catch (final java.security.cert.CertificateException ex)
+        {
+            socket.close();
+            throw new PeerRefusedException("refused the target " + address + ": " + ex.getMessage(), ex);
         }
         catch (final SSLException ex)
         {
@@ -243,6 +252,7 @@ final class TlsTransport implements Transport
         }
         try
         {
+            trust.recheck(certificate, true);
             return PeerIdentity.of(certificate);
         }
         catch (final GeneralSecurityException ex)
