@@ -8,6 +8,7 @@ import dev.replicator.agent.failback.DemotedHost;
 import dev.replicator.agent.failback.DemotedPrimary;
 import dev.replicator.agent.ship.Shipper;
 import dev.replicator.core.config.ConfigException;
+import dev.replicator.core.security.AccessPolicy;
 import dev.replicator.core.security.Transport;
 import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
@@ -135,6 +136,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         else
         {
             LOG.info("group={} connects to {} with {}", config.group(), config.target(), transport.describe());
+            // The target decides; saying it here as well points at the config line to fix.
+            final String refusal = AccessPolicy.refuseHello(transport.self(), config.group(), config.agentName());
+            if (refusal != null)
+            {
+                LOG.warn("group={} the target will refuse this agent: {}", config.group(), refusal);
+            }
         }
         return transport;
     }

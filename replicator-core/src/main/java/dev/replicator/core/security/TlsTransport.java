@@ -232,6 +232,7 @@ final class TlsTransport implements Transport
         final SSLSocket socket = (SSLSocket)accepted;
         try
         {
+            socket.setTcpNoDelay(true);
             socket.setSoTimeout(timeoutMs);
             socket.startHandshake();
         }
@@ -284,6 +285,12 @@ final class TlsTransport implements Transport
     public boolean secure()
     {
         return true;
+    }
+
+    @Override
+    public PeerIdentity self()
+    {
+        return self;
     }
 
     @Override

@@ -33,6 +33,9 @@ public interface Transport
 
     boolean secure();
 
+    /** Who this end is ({@link PeerIdentity#UNAUTHENTICATED} in plaintext). */
+    PeerIdentity self();
+
     /** For the start-up log line, e.g. "mutual TLS 1.3 (jdk) as target 'dr-site'". */
     String describe();
 
