@@ -3,9 +3,9 @@
 #   1. full mutual TLS 1.3 handshakes, JDK provider vs Bouncy Castle JSSE;
 #   2. bulk throughput of one loopback connection in 1 MiB writes: plaintext, JDK, BC;
 #   3. the pipeline (API writes -> journal -> shipper -> target, fsynced): plaintext, JDK, BC.
-# Rounds alternate the cases; the first round is a warm-up. Last line: key=value pairs.
+# Rounds alternate the cases; the first round is a warm-up; medians of the others. Last line: key=value pairs.
 #
-#   scripts/bench-tls.sh                              defaults: 200 handshakes, 512 MiB bulk, 128 MiB pipeline, 3 rounds
+#   scripts/bench-tls.sh                              defaults: 200 handshakes, 512 MiB bulk, 256 MiB pipeline, 5 rounds
 #   BENCH_OPTS="-Dbench.pipeline.mib=256 -Dbench.rounds=4" scripts/bench-tls.sh
 #   BENCH_REBUILD=1 scripts/bench-tls.sh              rebuild benchmarks/target/benchmarks.jar first
 set -euo pipefail

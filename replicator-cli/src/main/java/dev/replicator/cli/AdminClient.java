@@ -43,7 +43,7 @@ final class AdminClient
         }
         catch (final PeerRefusedException ex)
         {
-            throw new CliException(1, "TLS with the target at " + target + " failed: " + ex.getMessage());
+            throw new CliException(1, ex.getMessage() + " (does the target run TLS with this certificate's CA?)");
         }
         catch (final IOException ex)
         {
