@@ -7,6 +7,8 @@
 #
 #   scripts/bench-tls.sh                              defaults: 200 handshakes, 512 MiB bulk, 256 MiB pipeline, 5 rounds
 #   BENCH_OPTS="-Dbench.pipeline.mib=256 -Dbench.rounds=4" scripts/bench-tls.sh
+#   BENCH_OPTS=-Dbench.dir=/dev/shm scripts/bench-tls.sh   journal, replica and volume on tmpfs: no fsync cost,
+#                                                     so TLS's share of a CPU-bound pipeline shows
 #   BENCH_REBUILD=1 scripts/bench-tls.sh              rebuild benchmarks/target/benchmarks.jar first
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
