@@ -15,6 +15,8 @@
 # Last line: seq_mb_s=.. nbdkit_seq_mb_s=.. seq_ratio=.. rand_iops=.. nbdkit_rand_iops=.. rand_ratio=..
 #            seq_cpu_s_per_gib=.. nbdkit_seq_cpu_s_per_gib=..  (CPU of the serving process per GiB written)
 set -euo pipefail
+# A lab benchmark on 127.0.0.1: plaintext (see docs/SECURITY.md; scripts/bench-tls.sh prices TLS).
+export REPLICATOR_INSECURE="${REPLICATOR_INSECURE:-1}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 R="$ROOT/scripts/replicator"

@@ -10,6 +10,8 @@
 # Usage: scripts/bench-rto.sh [--sizes "4 64"] [--keep]      (sizes in GiB)
 # Last line: key=value pairs (rto_ms_4g=..., rto_ms_64g=..., ...).
 set -euo pipefail
+# A lab benchmark on 127.0.0.1: plaintext (see docs/SECURITY.md; scripts/bench-tls.sh prices TLS).
+export REPLICATOR_INSECURE="${REPLICATOR_INSECURE:-1}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 R="$ROOT/scripts/replicator"

@@ -51,6 +51,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Scenarios may run their daemons and admin commands in plaintext (labs only; each start warns). A node
+# with certificates configured still uses TLS (configured material wins over this variable): the
+# default scenario makes a throwaway CA and runs everything over mutual TLS.
+export REPLICATOR_INSECURE=1
+
 say() { printf '\n== %s\n' "$*"; }
 fail() { echo "demo: CHECK FAILED: $*" >&2; exit 1; }
 

@@ -9,11 +9,19 @@ cd "$WORK"
 say "building (if needed) and preparing $WORK"
 "$R" --version >/dev/null
 truncate -s ${VOLUME_MIB}M primary.img
+
+say "a throwaway CA: target, agent and admin certificates for mutual TLS (a real deployment: docs/SECURITY.md)"
+"$R" certs init --dir ca
+"$R" certs issue --dir ca --target recovery-site --out tls-target
+"$R" certs issue --dir ca --agent primary-host --groups demo --out tls-agent
+"$R" certs issue --dir ca --admin demo-admin --out tls-admin
+export REPLICATOR_TLS_DIR="$WORK/tls-admin"
 cat > target.conf <<CONF
 listen = 127.0.0.1:$PORT
 data.dir = target-data
 retain.checkpoints = 64
 recovery.scan.interval.ms = 500
+tls.dir = tls-target
 CONF
 cat > agent.conf <<CONF
 group = demo
@@ -24,6 +32,7 @@ volume.disk0.path = primary.img
 volume.disk0.block.size = $BLOCK
 capture = scan
 scan.interval.ms = 300
+tls.dir = tls-agent
 CONF
 
 start_target() { "$R" target run --config target.conf >> target.log 2>&1 & TARGET_PID=$!; wait_for 60 "$R" status; }

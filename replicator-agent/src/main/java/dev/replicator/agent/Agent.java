@@ -9,6 +9,9 @@ import dev.replicator.agent.failback.DemotedHost;
 import dev.replicator.agent.failback.DemotedPrimary;
 import dev.replicator.agent.quiesce.Quiescer;
 import dev.replicator.agent.ship.Shipper;
+import dev.replicator.core.config.ConfigException;
+import dev.replicator.core.security.AccessPolicy;
+import dev.replicator.core.security.Transport;
 import dev.replicator.agent.ship.ShipperHost;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
@@ -83,6 +86,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
      */
     public synchronized Agent start() throws IOException
     {
+        final Transport transport = transport();
         Files.createDirectories(config.stateDir());
         state = AgentState.readOrNew(config.stateDir(), config.group());
         // First of all: a previous run killed while a file system was frozen must not leave it frozen.
@@ -118,7 +122,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
         running = true;
         shipper = new Shipper(this, config.group(), config.agentName(), config.target(), config.windowFrames(),
-            config.frameBytes(), config.heartbeatIntervalMs());
+            config.frameBytes(), config.heartbeatIntervalMs(), transport);
         if (config.metricsListen() != null)
         {
             try
@@ -142,6 +146,37 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         scanThread.start();
         writeStatus();
         return this;
+    }
+
+    /** Settled before anything is opened: an agent with unusable TLS material must not start at all. */
+    private Transport transport()
+    {
+        final Transport transport;
+        try
+        {
+            transport = Transport.of(config.tls().resolve(false, false, "tls.dir in the agent config"));
+        }
+        catch (final IOException | IllegalStateException ex)
+        {
+            throw new ConfigException("agent TLS: " + ex.getMessage());
+        }
+        if (!transport.secure())
+        {
+            LOG.warn("INSECURE: group={} ships to {} without TLS (--insecure or REPLICATOR_INSECURE=1): the volume's " +
+                "blocks cross the network in the clear and anyone can pose as the target; use a lab network only",
+                config.group(), config.target());
+        }
+        else
+        {
+            LOG.info("group={} connects to {} with {}", config.group(), config.target(), transport.describe());
+            // The target decides; saying it here as well points at the config line to fix.
+            final String refusal = AccessPolicy.refuseHello(transport.self(), config.group(), config.agentName());
+            if (refusal != null)
+            {
+                LOG.warn("group={} the target will refuse this agent: {}", config.group(), refusal);
+            }
+        }
+        return transport;
     }
 
     private JournalConfig journalConfig()

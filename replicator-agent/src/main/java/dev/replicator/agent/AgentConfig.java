@@ -6,6 +6,7 @@ import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
 import dev.replicator.core.nbd.NbdListenAddress;
 import dev.replicator.core.nbd.NbdProtocol;
+import dev.replicator.core.security.TlsSettings;
 import dev.replicator.core.volume.VolumeChannel;
 import dev.replicator.core.volume.VolumeSpec;
 
@@ -47,6 +48,7 @@ import java.util.Set;
  * checkpoint.hook.timeout.ms = 30000
  * volume.data.freeze.mount = /srv/db  # fsfreeze this mount around a quiesced checkpoint
  * freeze.timeout.ms = 30000
+ * tls.dir = /etc/replicator/tls       # from 'replicator certs issue --agent NAME --groups G' (TlsSettings)
  * </pre>
  */
 public final class AgentConfig
@@ -89,9 +91,34 @@ public final class AgentConfig
     private final HostPort metricsListen;
     private final QuiesceConfig quiesce;
     private final long checkpointIntervalMs;
+    private final TlsSettings tls;
+
+    /** Every final field is assigned here too, so a new setting cannot be forgotten by {@link #withTls}. */
+    private AgentConfig(final AgentConfig other, final TlsSettings tls)
+    {
+        this.tls = tls;
+        this.group = other.group;
+        this.agentName = other.agentName;
+        this.target = other.target;
+        this.stateDir = other.stateDir;
+        this.volumes = other.volumes;
+        this.capture = other.capture;
+        this.scanIntervalMs = other.scanIntervalMs;
+        this.windowFrames = other.windowFrames;
+        this.frameBytes = other.frameBytes;
+        this.journalSync = other.journalSync;
+        this.heartbeatIntervalMs = other.heartbeatIntervalMs;
+        this.rollCycle = other.rollCycle;
+        this.maxUnshippedBytes = other.maxUnshippedBytes;
+        this.nbdFronts = other.nbdFronts;
+        this.metricsListen = other.metricsListen;
+        this.quiesce = other.quiesce;
+        this.checkpointIntervalMs = other.checkpointIntervalMs;
+    }
 
     private AgentConfig(final Builder b)
     {
+        this.tls = b.tls;
         this.quiesce = b.quiesce;
         this.checkpointIntervalMs = b.checkpointIntervalMs;
         this.group = b.group;
@@ -146,6 +173,7 @@ public final class AgentConfig
         b.rollCycle = config.string("journal.roll.cycle", "FAST_HOURLY");
         final String metrics = config.string("metrics.listen", null);
         b.metricsListen = metrics == null ? null : HostPort.parse(metrics, config.source() + ": 'metrics.listen'");
+        b.tls = TlsSettings.read(config, base);
         try
         {
             net.openhft.chronicle.queue.RollCycles.valueOf(b.rollCycle);
@@ -443,6 +471,18 @@ public final class AgentConfig
         return checkpointIntervalMs;
     }
 
+    /** Where the TLS material is; UNSET when the file names none (the command line decides). */
+    public TlsSettings tls()
+    {
+        return tls;
+    }
+
+    /** The same settings with TLS settled (by the command line's --insecure or the material). */
+    public AgentConfig withTls(final TlsSettings settings)
+    {
+        return new AgentConfig(this, settings);
+    }
+
     public int volumeIndex(final String name)
     {
         for (int i = 0; i < volumes.size(); i++)
@@ -511,6 +551,15 @@ public final class AgentConfig
         public Builder checkpointIntervalMs(final long checkpointIntervalMs)
         {
             this.checkpointIntervalMs = checkpointIntervalMs;
+            return this;
+        }
+
+        /** Plaintext unless told: the builder is for tests and embedders on a trusted host. */
+        private TlsSettings tls = TlsSettings.insecure();
+
+        public Builder tls(final TlsSettings tls)
+        {
+            this.tls = tls;
             return this;
         }
 

@@ -1,6 +1,8 @@
 package dev.replicator.cli;
 
 import dev.replicator.core.config.HostPort;
+import dev.replicator.core.security.PeerRefusedException;
+import dev.replicator.core.security.Transport;
 import dev.replicator.core.wire.Frame;
 import dev.replicator.core.wire.FrameChannel;
 import dev.replicator.core.wire.MessageType;
@@ -13,6 +15,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.Socket;
 import java.util.Map;
+import javax.net.ssl.SSLException;
 
 /**
  * The CLI's side of the admin protocol: one connection per command to the target, one request,
@@ -23,22 +26,27 @@ final class AdminClient
     private static final int CONNECT_TIMEOUT_MS = 3000;
 
     private final HostPort target;
+    private final Transport transport;
 
-    AdminClient(final HostPort target)
+    AdminClient(final HostPort target, final Transport transport)
     {
         this.target = target;
+        this.transport = transport;
     }
 
     Messages.AdminResponse call(final String command, final Map<String, String> args) throws CliException
     {
-        final Socket socket = new Socket();
+        final Socket socket;
         try
         {
-            socket.connect(target.toAddress(), CONNECT_TIMEOUT_MS);
+            socket = transport.connect(target, CONNECT_TIMEOUT_MS);
+        }
+        catch (final PeerRefusedException ex)
+        {
+            throw new CliException(1, ex.getMessage() + " (does the target run TLS with this certificate's CA?)");
         }
         catch (final IOException ex)
         {
-            closeQuietly(socket);
             throw new CliException(1, "cannot reach the target at " + target + " (" + ex.getMessage() +
                 "); is 'replicator target run' running there? Use --target HOST:PORT or REPLICATOR_TARGET");
         }
@@ -73,6 +81,12 @@ final class AdminClient
                 }
             }
         }
+        catch (final SSLException ex)
+        {
+            throw new CliException(1, "the target at " + target + " ended TLS during '" + command + "': " +
+                ex.getMessage() + " (it refuses certificates that are expired, deny-listed or not from its CA; " +
+                "see its log)");
+        }
         catch (final IOException ex)
         {
             // A target that stops mid-command closes the socket: EOF has no message of its own.
@@ -90,15 +104,4 @@ final class AdminClient
         }
     }
 
-    private static void closeQuietly(final Socket socket)
-    {
-        try
-        {
-            socket.close();
-        }
-        catch (final IOException ignore)
-        {
-            // Never connected.
-        }
-    }
 }

@@ -6,6 +6,7 @@ import dev.replicator.agent.AgentConfig;
 import dev.replicator.agent.AgentStatus;
 import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.config.HostPort;
+import dev.replicator.core.security.TlsSettings;
 import dev.replicator.core.wire.Json;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.Target;
@@ -39,7 +40,8 @@ import java.util.concurrent.CountDownLatch;
         Replicator.CheckpointCommand.class,
         Replicator.FailoverCommand.class,
         Replicator.FailbackCommand.class,
-        Replicator.VerifyCommand.class
+        Replicator.VerifyCommand.class,
+        CertsCommand.class
     })
 public final class Replicator implements Callable<Integer>
 {
@@ -98,11 +100,18 @@ public final class Replicator implements Callable<Integer>
             description = "the target's address (default: $REPLICATOR_TARGET, else 127.0.0.1:7400)")
         String target;
 
+        @Option(names = "--tls-dir", paramLabel = "DIR",
+            description = "admin certificate from 'certs issue --admin' (default: $REPLICATOR_TLS_DIR)")
+        Path tlsDir;
+
+        @Option(names = "--insecure", description = "plaintext, no certificate (labs only; also REPLICATOR_INSECURE=1)")
+        boolean insecure;
+
         AdminClient client() throws CliException
         {
             try
             {
-                return new AdminClient(HostPort.parse(address(), "--target"));
+                return new AdminClient(HostPort.parse(address(), "--target"), AdminTls.transport(tlsDir, insecure));
             }
             catch (final ConfigException ex)
             {
@@ -162,10 +171,16 @@ public final class Replicator implements Callable<Integer>
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "target config file")
         Path config;
 
+        @Option(names = "--insecure", description = "plaintext, no certificates, no authorization (labs only; " +
+            "also REPLICATOR_INSECURE=1 when the config names no TLS material)")
+        boolean insecure;
+
         @Override
         public Integer call() throws Exception
         {
-            final TargetConfig targetConfig = TargetConfig.load(config);
+            TargetConfig targetConfig = TargetConfig.load(config);
+            targetConfig = targetConfig.withTls(targetConfig.tls().resolve(insecure, TlsSettings.insecureEnv(),
+                "tls.dir in " + config));
             final Target target = new Target(targetConfig).start();
             awaitShutdown(target);
             return 0;
@@ -186,10 +201,16 @@ public final class Replicator implements Callable<Integer>
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "agent config file")
         Path config;
 
+        @Option(names = "--insecure", description = "plaintext, no certificates (labs only; also " +
+            "REPLICATOR_INSECURE=1 when the config names no TLS material)")
+        boolean insecure;
+
         @Override
         public Integer call() throws Exception
         {
-            final AgentConfig agentConfig = AgentConfig.load(config);
+            AgentConfig agentConfig = AgentConfig.load(config);
+            agentConfig = agentConfig.withTls(agentConfig.tls().resolve(insecure, TlsSettings.insecureEnv(),
+                "tls.dir in " + config));
             final Agent agent;
             try
             {

@@ -39,6 +39,8 @@ final class LoopbackCluster implements AutoCloseable
     private ChildJvm targetJvm;
     private ChildJvm agentJvm;
     private int starts;
+    /** Extra arguments of every admin command, e.g. {@code --tls-dir DIR} against a TLS target. */
+    private String[] adminArgs = new String[0];
 
     LoopbackCluster(final Path dir, final int volumeMiB) throws IOException
     {
@@ -79,7 +81,7 @@ final class LoopbackCluster implements AutoCloseable
     {
         targetJvm = ChildJvm.start(Replicator.class, dir.resolve("logs-target-" + (++starts)),
             "target", "run", "--config", dir.resolve("target.conf").toString());
-        await(() -> Cli.run("status", "--target", target).exitCode() == 0, "the target to answer");
+        await(() -> admin("status").exitCode() == 0, "the target to answer");
     }
 
     void stopTarget()
@@ -130,11 +132,25 @@ final class LoopbackCluster implements AutoCloseable
 
     Cli.Result admin(final String... args)
     {
-        final String[] withTarget = new String[args.length + 2];
+        final String[] withTarget = new String[args.length + 2 + adminArgs.length];
         System.arraycopy(args, 0, withTarget, 0, args.length);
         withTarget[args.length] = "--target";
         withTarget[args.length + 1] = target;
+        System.arraycopy(adminArgs, 0, withTarget, args.length + 2, adminArgs.length);
         return Cli.run(withTarget);
+    }
+
+    /** Admin commands from now on use the admin certificate in {@code dir} (a TLS target). */
+    void adminTlsDir(final Path dir)
+    {
+        adminArgs = new String[] {"--tls-dir", dir.toString()};
+    }
+
+    /** Adds settings to agent.conf (e.g. {@code tls.dir = DIR}); takes effect at the next {@link #startAgent()}. */
+    void appendAgentConfig(final String... lines) throws IOException
+    {
+        Files.writeString(dir.resolve("agent.conf"), String.join("\n", lines) + "\n",
+            java.nio.file.StandardOpenOption.APPEND);
     }
 
     /** Takes a checkpoint through the target and returns its image id. */

@@ -46,7 +46,8 @@ class StatusAndMetricsTest
         final long volumeBytes = 4L << 20;
         final Path volume = LoopbackCluster.sparseVolume(dir.resolve("v.img"), volumeBytes);
         final Target target = new Target(new TargetConfig(new HostPort("127.0.0.1", 0), dir.resolve("target"), 16,
-            200, 200, new HostPort("127.0.0.1", 0), java.util.Map.of())).start();
+            200, 200, new HostPort("127.0.0.1", 0), java.util.Map.of(),
+            dev.replicator.core.security.TlsSettings.insecure())).start();
         try (Agent agent = new Agent(LoopbackCluster.apiAgent(GROUP, target.port(), dir.resolve("agent"), volume,
             volumeBytes).metricsListen(new HostPort("127.0.0.1", 0)).build()).start())
         {

@@ -1,6 +1,8 @@
 package dev.replicator.target;
 
 import dev.replicator.core.metrics.MetricsEndpoint;
+import dev.replicator.core.config.ConfigException;
+import dev.replicator.core.security.Transport;
 import dev.replicator.target.admin.AdminHandler;
 import dev.replicator.target.auto.AutoFailover;
 import dev.replicator.target.failback.FailbackService;
@@ -43,6 +45,7 @@ public final class Target implements AutoCloseable
 
     public synchronized Target start() throws IOException
     {
+        final Transport transport = transport();
         Files.createDirectories(config.dataDir());
         groups = Groups.open(config.dataDir());
         try
@@ -57,7 +60,7 @@ public final class Target implements AutoCloseable
             autoFailover = new AutoFailover(groups, config.autoFailover(), failover, failback);
             admin.autoFailover(autoFailover);
             server = new TargetServer(config.listen(), groups, config.heartbeatIntervalMs(), config.retainCheckpoints(),
-                admin::handle);
+                admin::handle, transport);
             admin.server(server);
             if (config.metricsListen() != null)
             {
@@ -72,9 +75,30 @@ public final class Target implements AutoCloseable
             close();
             throw ex;
         }
-        LOG.info("target listening on {}:{}, data in {}, {} group(s)", config.listen().host(), server.port(),
-            config.dataDir(), groups.all().size());
+        LOG.info("target listening on {}:{} ({}), data in {}, {} group(s)", config.listen().host(), server.port(),
+            transport.describe(), config.dataDir(), groups.all().size());
         return this;
+    }
+
+    /** Settled before anything is opened: a target with unusable TLS material must not start at all. */
+    private Transport transport()
+    {
+        final Transport transport;
+        try
+        {
+            transport = Transport.of(config.tls().resolve(false, false, "tls.dir in the target config"));
+        }
+        catch (final IOException | IllegalStateException ex)
+        {
+            throw new ConfigException("target TLS: " + ex.getMessage());
+        }
+        if (!transport.secure())
+        {
+            LOG.warn("INSECURE: the target runs without TLS (--insecure or REPLICATOR_INSECURE=1): anyone who can " +
+                "reach {} can replicate into, fail over and export every group; use a lab network only",
+                config.listen());
+        }
+        return transport;
     }
 
     public int port()

@@ -3,6 +3,7 @@ package dev.replicator.target;
 import dev.replicator.core.config.ConfigFile;
 import dev.replicator.core.config.HostPort;
 import dev.replicator.target.auto.AutoFailoverPolicy;
+import dev.replicator.core.security.TlsSettings;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -17,9 +18,12 @@ import java.util.Map;
  * recovery.scan.interval.ms = 2000 # how often a recovery volume is scanned for writes after failover
  * metrics.listen = 127.0.0.1:9400  # Prometheus metrics over HTTP; off unless set
  * group.db.auto.failover = on      # automatic failover: see AutoFailoverPolicy (off by default)
+ * tls.dir = /etc/replicator/tls    # node.key, node.crt, ca.crt, crl.pem from 'replicator certs issue --target'
  * </pre>
  *
  * @param autoFailover the groups with an automatic failover policy, by name.
+ * @param tls where the TLS material is; {@link TlsSettings.Mode#UNSET} when the file names none (the
+ *            command line then decides: {@code --insecure} or refuse to start).
  */
 public record TargetConfig(
     HostPort listen,
@@ -28,18 +32,29 @@ public record TargetConfig(
     long recoveryScanIntervalMs,
     int heartbeatIntervalMs,
     HostPort metricsListen,
-    Map<String, AutoFailoverPolicy> autoFailover)
+    Map<String, AutoFailoverPolicy> autoFailover,
+    TlsSettings tls)
 {
     public TargetConfig
     {
         autoFailover = Map.copyOf(autoFailover);
     }
 
-    /** No metrics endpoint and no automatic failover. */
+    /**
+     * Plaintext, no metrics endpoint and no automatic failover: for tests and embedders on a trusted
+     * host ({@link #withTls} for mutual TLS).
+     */
     public TargetConfig(final HostPort listen, final Path dataDir, final int retainCheckpoints,
         final long recoveryScanIntervalMs, final int heartbeatIntervalMs)
     {
-        this(listen, dataDir, retainCheckpoints, recoveryScanIntervalMs, heartbeatIntervalMs, null, Map.of());
+        this(listen, dataDir, retainCheckpoints, recoveryScanIntervalMs, heartbeatIntervalMs, null, Map.of(),
+            TlsSettings.insecure());
+    }
+
+    public TargetConfig withTls(final TlsSettings settings)
+    {
+        return new TargetConfig(listen, dataDir, retainCheckpoints, recoveryScanIntervalMs, heartbeatIntervalMs,
+            metricsListen, autoFailover, settings);
     }
 
     public static TargetConfig load(final Path file)
@@ -54,7 +69,8 @@ public record TargetConfig(
             config.longValue("recovery.scan.interval.ms", 2000, 100, 86_400_000L),
             config.intValue("heartbeat.interval.ms", 1000, 50, 60_000),
             metricsListen(config),
-            AutoFailoverPolicy.load(config, base));
+            AutoFailoverPolicy.load(config, base),
+            TlsSettings.read(config, base));
         config.rejectUnknownKeys();
         return result;
     }

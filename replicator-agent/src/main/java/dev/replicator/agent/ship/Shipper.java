@@ -6,6 +6,8 @@ import dev.replicator.core.journal.JournalEntryDescriptor;
 import dev.replicator.core.journal.JournalEntryHandler;
 import dev.replicator.core.journal.JournalReader;
 import dev.replicator.core.wire.BlockRecordDescriptor;
+import dev.replicator.core.security.PeerRefusedException;
+import dev.replicator.core.security.Transport;
 import dev.replicator.core.wire.DataFrameEncoder;
 import dev.replicator.core.wire.Frame;
 import dev.replicator.core.wire.FrameChannel;
@@ -54,6 +56,7 @@ public final class Shipper implements Runnable
     private final int windowFrames;
     private final int frameBytes;
     private final int heartbeatIntervalMs;
+    private final Transport transport;
     private final DataFrameEncoder encoder = new DataFrameEncoder();
     private final IdleStrategy idle = new BackoffIdleStrategy(
         100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
@@ -88,8 +91,10 @@ public final class Shipper implements Runnable
         final HostPort target,
         final int windowFrames,
         final int frameBytes,
-        final int heartbeatIntervalMs)
+        final int heartbeatIntervalMs,
+        final Transport transport)
     {
+        this.transport = transport;
         this.host = host;
         this.group = group;
         this.agentName = agentName;
@@ -194,7 +199,10 @@ public final class Shipper implements Runnable
     private void logDisconnect(final Exception ex)
     {
         final String raw = ex instanceof UncheckedIOException ? ex.getCause().getMessage() : ex.getMessage();
-        final String message = raw == null ? ex.toString() : raw;
+        final String detail = raw == null ? ex.toString() : raw;
+        // A TLS failure after our handshake (the target refused our certificate) arrives as an alert.
+        final String message = ex instanceof javax.net.ssl.SSLException && !(ex instanceof PeerRefusedException) ?
+            "TLS: " + detail + " (the target may have refused this agent's certificate; see its log)" : detail;
         host.onConnectionChange(false, message);
         if (ex instanceof java.net.ConnectException)
         {
@@ -221,16 +229,7 @@ public final class Shipper implements Runnable
     private boolean session() throws IOException
     {
         welcomed = false;
-        final Socket socket = new Socket();
-        try
-        {
-            socket.connect(target.toAddress(), CONNECT_TIMEOUT_MS);
-        }
-        catch (final IOException ex)
-        {
-            socket.close();
-            throw ex;
-        }
+        final Socket socket = transport.connect(target, CONNECT_TIMEOUT_MS);
         try (FrameChannel channel = new FrameChannel(socket))
         {
             current = channel;

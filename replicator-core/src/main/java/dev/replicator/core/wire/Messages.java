@@ -93,6 +93,8 @@ public final class Messages
         public static final String BUSY = "BUSY";
         /** The target cannot store data now (disk full, I/O error): retry later, keep the journal. */
         public static final String PAUSED = "PAUSED";
+        /** The agent's certificate does not allow this group or this agent name (mutual TLS). */
+        public static final String UNAUTHORIZED = "UNAUTHORIZED";
         /** The request is malformed or unsupported. */
         public static final String BAD_REQUEST = "BAD_REQUEST";
 

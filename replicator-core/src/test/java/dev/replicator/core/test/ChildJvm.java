@@ -45,6 +45,17 @@ public final class ChildJvm implements AutoCloseable
      */
     public static ChildJvm start(final Class<?> mainClass, final Path outputDirectory, final String... args)
     {
+        return start(mainClass, outputDirectory, java.util.Map.of(), args);
+    }
+
+    /**
+     * As {@link #start(Class, Path, String...)} with changes to the inherited environment: each entry
+     * sets a variable, or removes it when its value is the empty string.
+     */
+    public static ChildJvm start(
+        final Class<?> mainClass, final Path outputDirectory, final java.util.Map<String, String> environment,
+        final String... args)
+    {
         final List<String> command = new ArrayList<>();
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         for (final String flag : System.getProperty(JVM_FLAGS_PROP_NAME, "").trim().split("\\s+"))
@@ -63,10 +74,21 @@ public final class ChildJvm implements AutoCloseable
             Files.createDirectories(outputDirectory);
             final Path stdoutFile = outputDirectory.resolve(mainClass.getSimpleName() + ".stdout");
             final Path stderrFile = outputDirectory.resolve(mainClass.getSimpleName() + ".stderr");
-            final Process process = new ProcessBuilder(command)
+            final ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectOutput(stdoutFile.toFile())
-                .redirectError(stderrFile.toFile())
-                .start();
+                .redirectError(stderrFile.toFile());
+            for (final java.util.Map.Entry<String, String> entry : environment.entrySet())
+            {
+                if (entry.getValue().isEmpty())
+                {
+                    builder.environment().remove(entry.getKey());
+                }
+                else
+                {
+                    builder.environment().put(entry.getKey(), entry.getValue());
+                }
+            }
+            final Process process = builder.start();
             return new ChildJvm(process, stdoutFile, stderrFile, mainClass.getSimpleName() + " " + List.of(args));
         }
         catch (final IOException ex)
