@@ -4,6 +4,7 @@ import dev.replicator.agent.capture.CaptureVolume;
 import dev.replicator.agent.capture.ChangeLog;
 import dev.replicator.agent.capture.ScanCapture;
 import dev.replicator.agent.capture.VolumeWriter;
+import dev.replicator.agent.tree.TreeCapture;
 import dev.replicator.agent.failback.DemotedHost;
 import dev.replicator.agent.failback.DemotedPrimary;
 import dev.replicator.agent.ship.Shipper;
@@ -58,6 +59,9 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private ChangeLog changeLog;
     private ScanCapture scanCapture;
     private VolumeWriter writer;
+    private TreeCapture treeCapture;
+    /** Serialises tree scans with block scans and checkpoints: a checkpoint never splits a tree scan. */
+    private final Object scanLock = new Object();
     private Shipper shipper;
     private Thread shipperThread;
     private Thread scanThread;
@@ -88,7 +92,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                 config.maxUnshippedBytes(), sync);
             scanCapture = new ScanCapture(changeLog, volumes);
             writer = new VolumeWriter(changeLog, volumes);
-            final long startSeq = scanCapture.scanAndCheckpoint(null);
+            treeCapture = new TreeCapture(config.treeVolumes(), config.stateDir(), this::journal, this::wakeScanner);
+            final long startSeq = scanAndCheckpoint(null, false);
             LOG.info("group={} epoch={} agent started: {} volume(s), journal {} at seq={}{}", config.group(),
                 state.epoch(), volumes.size(), journal.journalId(), journal.lastSeq(),
                 startSeq > 0 ? ", startup scan journaled " + scanCapture.lastScanChangedBlocks() + " blocks" : "");
@@ -124,7 +129,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.scanIntervalMs());
             long remainingNs;
-            while (running && (remainingNs = deadlineNs - System.nanoTime()) > 0)
+            while (running && !treeCapture.changedSinceScan() && (remainingNs = deadlineNs - System.nanoTime()) > 0)
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(this, remainingNs);
             }
@@ -138,9 +143,9 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                 {
                     checkpoint("resync");
                 }
-                if (config.capture() == AgentConfig.Capture.SCAN)
+                if (config.capture() == AgentConfig.Capture.SCAN || !treeCapture.isEmpty())
                 {
-                    final long seq = scanCapture.scanAndCheckpoint(null);
+                    final long seq = scanAndCheckpoint(null, false);
                     if (seq > 0)
                     {
                         LOG.info("group={} scan journaled {} changed blocks, checkpoint seq={}", config.group(),
@@ -170,10 +175,42 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             return -1;
         }
-        final long seq = config.capture() == AgentConfig.Capture.SCAN ?
-            scanCapture.scanAndCheckpoint(label) : writer.checkpoint(label);
+        final long seq = scanAndCheckpoint(label, true);
         writeStatus();
         return seq;
+    }
+
+    /**
+     * Scans the trees (their ops are journaled first), then the block volumes in scan mode, then
+     * journals a checkpoint if anything changed or {@code explicit}.
+     */
+    private long scanAndCheckpoint(final String label, final boolean explicit) throws IOException
+    {
+        synchronized (scanLock)
+        {
+            final long treeOps = scanCapture.isPaused() ? 0 : treeCapture.scan();
+            if (config.capture() == AgentConfig.Capture.SCAN)
+            {
+                final long seq = scanCapture.scanAndCheckpoint(label);
+                return seq < 0 && treeOps > 0 ? changeLog.checkpoint(System.currentTimeMillis(), "scan") : seq;
+            }
+            return explicit || treeOps > 0 ? writer.checkpoint(label == null && !explicit ? "scan" : label) : -1;
+        }
+    }
+
+    private void wakeScanner()
+    {
+        final Thread thread = scanThread;
+        if (thread != null)
+        {
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+    }
+
+    /** Tree volume capture (empty when the group has none). */
+    public TreeCapture treeCapture()
+    {
+        return treeCapture;
     }
 
     /** Blocks until the agent stops; returns the exit code (0, or 2 if the target refused it for good). */
@@ -226,6 +263,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public int[] blockSizes()
     {
         return config.volumes().stream().mapToInt(VolumeSpec::blockSize).toArray();
+    }
+
+    @Override
+    public List<String> treeVolumes()
+    {
+        return treeCapture == null ? List.of() : treeCapture.names();
     }
 
     @Override
@@ -397,6 +440,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
         }
         volumes.clear();
+        if (treeCapture != null)
+        {
+            treeCapture.close();
+        }
         if (journal != null)
         {
             journal.close();

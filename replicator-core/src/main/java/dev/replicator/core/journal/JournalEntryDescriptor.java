@@ -42,7 +42,8 @@ import java.util.zip.CRC32C;
  *   UTF-8 (may be empty).</li>
  *   <li>Volume Index: unsigned 16 bits, the volume's index in the group's configuration (0 for
  *   CHECKPOINT).</li>
- *   <li>Type: {@link #TYPE_WRITE} or {@link #TYPE_CHECKPOINT}.</li>
+ *   <li>Type: {@link #TYPE_WRITE}, {@link #TYPE_CHECKPOINT} or {@link #TYPE_TREE} (payload: one encoded
+ *   tree op; Volume Index: the tree volume's index among the group's tree volumes; First Block 0).</li>
  *   <li>Format: {@link #FORMAT_CRC32C} for every entry this code writes: the entry ends with the
  *   CRC32C of bytes {@code [0, 32 + Payload Length)}. {@link #FORMAT_UNCHECKED} (the byte was reserved
  *   and 0 before) marks an entry of an older journal, which has no CRC and is read unchecked.</li>
@@ -69,6 +70,8 @@ public final class JournalEntryDescriptor
 
     public static final byte TYPE_WRITE = 1;
     public static final byte TYPE_CHECKPOINT = 2;
+    /** One {@code TreeOp} of a tree volume (payload: {@code TreeRecordDescriptor}; Volume Index: the tree's index). */
+    public static final byte TYPE_TREE = 3;
 
     /** Entry of a journal written before entries had a CRC: no trailer, read unchecked. */
     public static final byte FORMAT_UNCHECKED = 0;

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ToLongFunction;
 import java.util.zip.CRC32C;
 
 /**
@@ -20,7 +21,8 @@ import java.util.zip.CRC32C;
  * comes before everything under it. Single writer; not thread-safe.
  *
  * <pre>
- * file:   magic "RTIX" | version u32 = 1 | block size u32 | entry count u32 | entries | CRC32C u32 of all before
+ * file:   magic "RTIX" | version u32 = 1 | block size u32 | covered seq u64 | entry count u32 | entries |
+ *         CRC32C u32 of all before
  * entry:  path length u16 | path UTF-8 | type u8 ('d','f','l') | inode u64 | size u64 | mtime ns u64 |
  *         mode u32 | uid u32 | gid u32 | link length i32 (-1 none) | link UTF-8 | hash count u32 | hashes u64...
  * </pre>
@@ -33,6 +35,7 @@ public final class TreeIndex
 
     private final int blockSize;
     private final TreeMap<String, TreeEntry> entries = new TreeMap<>(TreeIndex::compare);
+    private long coveredSeq;
 
     public TreeIndex(final int blockSize)
     {
@@ -42,6 +45,80 @@ public final class TreeIndex
     public int blockSize()
     {
         return blockSize;
+    }
+
+    /** The journal seq up to which this index's ops are journaled (what a crash may have gone past). */
+    public long coveredSeq()
+    {
+        return coveredSeq;
+    }
+
+    public void coveredSeq(final long seq)
+    {
+        this.coveredSeq = seq;
+    }
+
+    /**
+     * Brings the index up to an op journaled after {@link #coveredSeq()} (a scan the agent crashed
+     * in before saving the index): namespace ops move entries; a file written or created gets an
+     * unknown content (the next scan clears it at the target and sends it whole), an entry made
+     * gets the inode the path has now ({@code inodeOf}, -1 if none) and unknown attributes.
+     */
+    public void replay(final TreeOp op, final ToLongFunction<String> inodeOf)
+    {
+        switch (op.kind())
+        {
+            case MKDIR -> entries.put(op.path(),
+                new TreeEntry(TreeEntry.Type.DIRECTORY, inodeOf.applyAsLong(op.path()), 0, Long.MIN_VALUE, -1, -1, -1, null, new long[0]));
+            case CREATE -> entries.put(op.path(), unknownFile(inodeOf.applyAsLong(op.path())));
+            case SYMLINK -> entries.put(op.path(),
+                new TreeEntry(TreeEntry.Type.SYMLINK, inodeOf.applyAsLong(op.path()), 0, Long.MIN_VALUE, -1, -1, -1, op.other(), new long[0]));
+            case DELETE -> removeTree(op.path());
+            case RENAME ->
+            {
+                final Map<String, TreeEntry> moved = new TreeMap<>(TreeIndex::compare);
+                final String prefix = op.path() + "/";
+                entries.entrySet().removeIf(e ->
+                {
+                    if (e.getKey().equals(op.path()) || e.getKey().startsWith(prefix))
+                    {
+                        moved.put(op.other() + e.getKey().substring(op.path().length()), e.getValue());
+                        return true;
+                    }
+                    return false;
+                });
+                entries.putAll(moved);
+            }
+            case TRUNCATE, WRITE ->
+            {
+                final TreeEntry e = entries.get(op.path());
+                if (e != null)
+                {
+                    entries.put(op.path(), unknownFile(e.inode()));
+                }
+            }
+            case SETATTR ->
+            {
+                final TreeEntry e = entries.get(op.path());
+                if (e != null)
+                {
+                    entries.put(op.path(), new TreeEntry(e.type(), e.inode(), e.size(), e.type() == TreeEntry.Type.FILE &&
+                        e.size() < 0 ? Long.MIN_VALUE : op.mtimeNs(), op.mode(), op.uid(), op.gid(), e.linkTarget(), e.blockHashes()));
+                }
+            }
+        }
+    }
+
+    /** A file whose content at the target is unknown: size -1 makes the scanner clear and resend it. */
+    private static TreeEntry unknownFile(final long inode)
+    {
+        return new TreeEntry(TreeEntry.Type.FILE, inode, -1, Long.MIN_VALUE, -1, -1, -1, null, new long[0]);
+    }
+
+    private void removeTree(final String path)
+    {
+        final String prefix = path + "/";
+        entries.keySet().removeIf(p -> p.equals(path) || p.startsWith(prefix));
     }
 
     public Map<String, TreeEntry> entries()
@@ -77,6 +154,7 @@ public final class TreeIndex
         out.writeInt(MAGIC);
         out.writeInt(VERSION);
         out.writeInt(blockSize);
+        out.writeLong(coveredSeq);
         out.writeInt(entries.size());
         for (final Map.Entry<String, TreeEntry> e : entries.entrySet())
         {
@@ -127,7 +205,7 @@ public final class TreeIndex
             return index;
         }
         final byte[] all = Files.readAllBytes(file);
-        if (all.length < 20)
+        if (all.length < 28)
         {
             throw new IOException("tree index " + file + " is cut short (" + all.length + " bytes)");
         }
@@ -140,8 +218,9 @@ public final class TreeIndex
         }
         if (in.getInt() != blockSize)
         {
-            return index; // made with another block size: its hashes mean nothing now, start over
+            throw new IOException("tree index " + file + " was made with another block size");
         }
+        index.coveredSeq = in.getLong();
         final int count = in.getInt();
         for (int i = 0; i < count; i++)
         {

@@ -276,7 +276,13 @@ public final class TreeScanner
     {
         filesRead++;
         final long[] oldHashes = known.blockHashes();
-        final long oldSize = known.size();
+        long oldSize = known.size();
+        if (oldSize < 0)
+        {
+            // Content unknown (a crash mid-scan): clear it at the target, then send every non-zero block.
+            emit(sink, TreeOp.truncate(path, 0));
+            oldSize = 0;
+        }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
         {
             final long size = channel.size();

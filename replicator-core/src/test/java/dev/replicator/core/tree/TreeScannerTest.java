@@ -116,6 +116,54 @@ class TreeScannerTest
         assertThat(scanner.filesRead()).isZero();
     }
 
+    @Test
+    void aScanJournaledButNotSavedIsReplayedIntoTheIndexSoTheNextScanStillApplies() throws IOException
+    {
+        for (long seed = 1; seed <= 6; seed++)
+        {
+            final Path run = Files.createDirectory(dir.resolve("crash" + seed));
+            final Path root = Files.createDirectory(run.resolve("root"));
+            final Path replica = Files.createDirectory(run.resolve("replica"));
+            final Path saved = run.resolve("index");
+            final Random random = new Random(seed);
+            final TreeWorkload workload = new TreeWorkload(root, random);
+            final TreeIndex live = new TreeIndex(BLOCK);
+            try (TreeApplier applier = new TreeApplier(replica))
+            {
+                workload.run(30);
+                scanner.scan(root, live, applier::apply);
+                live.save(saved);
+                workload.run(20);
+                // The crashed scan: its ops reach the journal (and the target), the index is not saved.
+                final List<TreeOp> journaled = new ArrayList<>();
+                scanner.scan(root, live, op ->
+                {
+                    journaled.add(op);
+                    applier.apply(op);
+                });
+                workload.run(20);
+                final TreeIndex restarted = TreeIndex.load(saved, BLOCK);
+                for (final TreeOp op : journaled)
+                {
+                    restarted.replay(op, path ->
+                    {
+                        try
+                        {
+                            final FileStat stat = FileStat.read(root.resolve(path));
+                            return stat == null ? -1 : stat.inode();
+                        }
+                        catch (final IOException ex)
+                        {
+                            return -1;
+                        }
+                    });
+                }
+                scanner.scan(root, restarted, applier::apply);
+            }
+            assertThat(TreeDigest.of(replica)).as("seed %d", seed).isEqualTo(TreeDigest.of(root));
+        }
+    }
+
     private static byte[] random(final int length, final long seed)
     {
         final byte[] bytes = new byte[length];

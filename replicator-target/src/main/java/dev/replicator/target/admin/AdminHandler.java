@@ -258,6 +258,10 @@ public final class AdminHandler
         final ImageId id = ImageId.parse(imageText);
         final Group group = group(id.group());
         image(group, id.seq());
+        if (!group.trees().isEmpty())
+        {
+            return TreeExport.export(group, id, Path.of(to));
+        }
         final List<Path> outputs = outputPaths(group, Path.of(to));
         final long startMs = System.currentTimeMillis();
         // No group lock: a view of a checkpoint stays exact while replication goes on.

@@ -15,6 +15,7 @@ import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
 import dev.replicator.target.group.GroupState;
 import dev.replicator.target.group.Groups;
+import dev.replicator.target.tree.TreeVolumes;
 import dev.replicator.target.image.ImageStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,7 +122,7 @@ public final class AgentSession implements Runnable
         {
             return "group name '" + hello.group() + "' is not valid";
         }
-        if (hello.volumes() == null || hello.volumes().isEmpty())
+        if ((hello.volumes() == null || hello.volumes().isEmpty()) && hello.treeVolumeNames().isEmpty())
         {
             return "hello names no volumes";
         }
@@ -150,7 +151,11 @@ public final class AgentSession implements Runnable
         {
             final GroupState state = group.state();
             final long durable = group.store().lastSeq();
-            final String mismatch = Messages.VolumeInfo.mismatch(state.volumes(), hello.volumes(), "agent");
+            String mismatch = Messages.VolumeInfo.mismatch(state.volumes(), hello.volumes(), "agent");
+            if (mismatch == null)
+            {
+                mismatch = group.trees().bind(hello.treeVolumeNames());
+            }
             if (mismatch != null)
             {
                 refuse(Messages.RefusalCode.VOLUME_MISMATCH, mismatch, state.epoch(), durable);
@@ -297,7 +302,7 @@ public final class AgentSession implements Runnable
             }
             try
             {
-                apply(group.store(), batch, frame.seq());
+                apply(group.store(), group.trees(), batch, frame.seq());
             }
             catch (final IOException | RuntimeException ex)
             {
@@ -321,13 +326,20 @@ public final class AgentSession implements Runnable
         return true;
     }
 
-    private void apply(final ImageStore store, final DecodedBatch batch, final long frameSeq) throws IOException
+    private void apply(final ImageStore store, final TreeVolumes trees, final DecodedBatch batch, final long frameSeq)
+        throws IOException
     {
         boolean checkpointed = false;
         for (int i = 0; i < batch.size(); i++)
         {
-            if (batch.isCheckpoint(i))
+            if (batch.isTree(i))
             {
+                trees.apply(batch.seq(i), batch.volumeIndex(i), batch.block(i));
+            }
+            else if (batch.isCheckpoint(i))
+            {
+                // The trees first: a checkpoint the catalog holds is one every tree can produce.
+                trees.checkpoint(batch.seq(i));
                 store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i));
                 checkpointed = true;
             }
@@ -338,12 +350,17 @@ public final class AgentSession implements Runnable
         }
         if (batch.size() > 0)
         {
+            trees.commit(frameSeq);
             store.commit(frameSeq);
         }
         if (checkpointed)
         {
             // Drops the oldest images beyond the retention count, and their undo segments.
             store.retainLast(retainCheckpoints);
+            if (!store.checkpoints().isEmpty())
+            {
+                trees.retain(store.checkpoints().get(0).seq());
+            }
         }
     }
 

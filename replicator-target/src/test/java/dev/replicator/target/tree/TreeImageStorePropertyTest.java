@@ -5,6 +5,7 @@ import dev.replicator.core.tree.TreeIndex;
 import dev.replicator.core.tree.TreeOp;
 import dev.replicator.core.tree.TreeRecordDescriptor;
 import dev.replicator.core.tree.TreeScanner;
+import dev.replicator.core.tree.TreeWorkload;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package dev.replicator.target.tree;
+package dev.replicator.core.tree;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -15,20 +15,20 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 /** Random file operations on a tree, driven by a seeded {@link Random}: what an application does. */
-final class TreeWorkload
+public final class TreeWorkload
 {
     private final Path root;
     private final Random random;
     private int names;
 
-    TreeWorkload(final Path root, final Random random)
+    public TreeWorkload(final Path root, final Random random)
     {
         this.root = root;
         this.random = random;
     }
 
     /** Applies {@code count} random operations; returns a line per operation for failure reports. */
-    List<String> run(final int count) throws IOException
+    public List<String> run(final int count) throws IOException
     {
         final List<String> log = new ArrayList<>();
         for (int i = 0; i < count; i++)
@@ -171,7 +171,7 @@ final class TreeWorkload
         return out;
     }
 
-    static void deleteTree(final Path dir) throws IOException
+    public static void deleteTree(final Path dir) throws IOException
     {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS))
         {

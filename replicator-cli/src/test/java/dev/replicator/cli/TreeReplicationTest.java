@@ -1,0 +1,76 @@
+package dev.replicator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.replicator.core.tree.TreeDigest;
+import dev.replicator.core.tree.TreeWorkload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+import static dev.replicator.cli.LoopbackCluster.GROUP;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A tree volume end to end: agent and target in their own JVMs, images exported through the CLI. */
+class TreeReplicationTest
+{
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    Path dir;
+
+    @Test
+    void everyTreeCheckpointExportsAsTheSourceWasThen() throws Exception
+    {
+        final long seed = Long.getLong("fuzz.seed", System.nanoTime());
+        System.out.println("TreeReplicationTest seed=" + seed + " (replay: -Dfuzz.seed=" + seed + ")");
+        final Random random = new Random(seed);
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 1))
+        {
+            final Path share = Files.createDirectories(dir.resolve("share"));
+            Files.writeString(dir.resolve("agent.conf"), String.join("\n",
+                "group = " + GROUP,
+                "agent.name = test-primary",
+                "target = " + cluster.target,
+                "state.dir = agent-state",
+                "volume.share.kind = tree",
+                "volume.share.path = " + share,
+                "volume.share.block.size = 4096",
+                "scan.interval.ms = 200",
+                "heartbeat.interval.ms = 200", ""));
+            final TreeWorkload workload = new TreeWorkload(share, random);
+            workload.run(40);
+            cluster.startTarget();
+            cluster.startAgent();
+            final Map<String, TreeMap<String, String>> expected = new LinkedHashMap<>();
+            for (int round = 0; round < 5; round++)
+            {
+                final String image = cluster.checkpoint("round-" + round);
+                expected.put(image, TreeDigest.of(share));
+                workload.run(15);
+                if (round == 1)
+                {
+                    cluster.stopTarget();
+                    cluster.startTarget();
+                }
+                if (round == 2)
+                {
+                    cluster.killAgentHard();
+                    cluster.startAgent();
+                }
+            }
+            final JsonNode images = cluster.json("images", "list", "--group", GROUP, "--json");
+            assertThat(images.size()).isGreaterThanOrEqualTo(5);
+            for (final Map.Entry<String, TreeMap<String, String>> entry : expected.entrySet())
+            {
+                final Path out = dir.resolve("export-" + entry.getKey().replace('@', '-'));
+                final Cli.Result export = cluster.admin("images", "export", "--image", entry.getKey(), "--to", out.toString());
+                assertThat(export.exitCode()).as(export.err()).isZero();
+                assertThat(TreeDigest.of(out)).as("image %s (seed %d)", entry.getKey(), seed).isEqualTo(entry.getValue());
+            }
+        }
+    }
+}
