@@ -71,6 +71,15 @@ class TreeReplicationTest
                 assertThat(export.exitCode()).as(export.err()).isZero();
                 assertThat(TreeDigest.of(out)).as("image %s (seed %d)", entry.getKey(), seed).isEqualTo(entry.getValue());
             }
+            final String first = expected.keySet().iterator().next();
+            final Path drill = dir.resolve("drill");
+            final Cli.Result test = cluster.admin("failover", "--group", GROUP, "--image", first, "--test", "--to", drill.toString());
+            assertThat(test.exitCode()).as(test.err()).isZero();
+            assertThat(TreeDigest.of(drill)).isEqualTo(expected.get(first));
+            final Cli.Result real = cluster.admin("failover", "--group", GROUP, "--image", first, "--to", dir.resolve("real").toString());
+            assertThat(real.exitCode()).as("a real failover of trees is refused until failback of trees exists").isEqualTo(2);
+            assertThat(real.err()).contains("--test");
+            assertThat(dir.resolve("real")).doesNotExist();
         }
     }
 }

@@ -115,6 +115,10 @@ public final class TreeCapture implements AutoCloseable
                 indexes.get(i).save(indexFile(trees.get(i)));
             }
         }
+        if (ops > 0)
+        {
+            LOG.info("tree volumes: scan journaled {} op(s), {} data bytes", ops, bytes);
+        }
         scans++;
         lastScanOps = ops;
         lastScanDataBytes = bytes;

@@ -456,6 +456,10 @@ public final class AdminHandler
         }
         final long startMs = System.currentTimeMillis();
         long imageSeq = chooseImage(group, args);
+        if (!group.trees().isEmpty())
+        {
+            return TreeExport.failoverTest(group, imageSeq, test, Path.of(require(args, "to")));
+        }
         final List<Path> paths = outputPaths(group, Path.of(require(args, "to")));
         final long epoch;
         if (test)

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.Json;
 import dev.replicator.target.group.Group;
+import dev.replicator.target.failover.FailoverService;
+import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.tree.TreeVolumes;
 
@@ -77,6 +79,36 @@ final class TreeExport
             group.lock().unlock();
         }
         node.put("elapsedMs", System.currentTimeMillis() - startMs);
+        return node;
+    }
+
+    /**
+     * {@code failover --test} of a group with tree volumes: the image materialised as a writable
+     * copy, replication and roles untouched. A real failover of trees is refused: failback of trees
+     * does not exist yet, and a fenced group would have no way back.
+     */
+    static JsonNode failoverTest(final Group group, final long imageSeq, final boolean test, final Path to)
+        throws AdminException, IOException
+    {
+        if (!test)
+        {
+            throw AdminException.badInput("group '" + group.name() + "' has tree volumes, which this version fails over " +
+                "only as a drill (failover --test --to DIR): failback of trees is not implemented yet (nothing was changed)");
+        }
+        long seq = imageSeq;
+        if (seq == FailoverService.LATEST)
+        {
+            final List<Checkpoint> checkpoints = group.store().checkpoints();
+            if (checkpoints.isEmpty())
+            {
+                throw AdminException.badInput("group '" + group.name() + "' has no checkpoint to test yet");
+            }
+            seq = checkpoints.get(checkpoints.size() - 1).seq();
+        }
+        final ObjectNode node = (ObjectNode)export(group, new ImageId(group.name(), seq), to);
+        node.put("group", group.name());
+        node.put("epoch", group.state().epoch());
+        node.put("test", true);
         return node;
     }
 
