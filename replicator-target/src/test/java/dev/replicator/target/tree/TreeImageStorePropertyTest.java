@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TreeImageStorePropertyTest
 {
     private static final long SEED = Long.getLong("fuzz.seed", System.nanoTime());
-    private static final int ITERATIONS = Integer.getInteger("fuzz.iterations", 6);
+    private static final int ITERATIONS = Integer.getInteger("fuzz.iterations", 4);
 
     @TempDir
     Path dir;
