@@ -178,7 +178,7 @@ public final class TreeScanner
                 emit(sink, TreeOp.rename(temp, path));
                 touch(touchedDirs, TreePaths.parent(path));
             }
-            else if (known == null)
+            if (known == null)
             {
                 switch (stat.type())
                 {
@@ -195,6 +195,7 @@ public final class TreeScanner
             }
             else if (stat.type() == TreeEntry.Type.SYMLINK && !stat.linkTarget().equals(known.linkTarget()))
             {
+                // Also a symlink "moved" by a reused inode: a new link in place of a deleted one.
                 emit(sink, TreeOp.delete(path));
                 emit(sink, TreeOp.symlink(path, stat.linkTarget()));
                 touch(touchedDirs, TreePaths.parent(path));
