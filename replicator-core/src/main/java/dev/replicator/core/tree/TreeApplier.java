@@ -16,8 +16,14 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,6 +35,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TreeApplier implements AutoCloseable
 {
+    /** I/O-bound fsyncs, shared by every applier of the process. */
+    private static final ExecutorService SYNCERS = Executors.newFixedThreadPool(16, runnable ->
+    {
+        final Thread thread = new Thread(runnable, "tree-fsync");
+        thread.setDaemon(true);
+        return thread;
+    });
+
     private final Path root;
     private final Set<String> dirtyFiles = new HashSet<>();
     private final Set<String> dirtyDirs = new HashSet<>();
@@ -186,19 +200,22 @@ public final class TreeApplier implements AutoCloseable
         Files.getFileAttributeView(path, BasicFileAttributeView.class).setTimes(time, time, null);
     }
 
-    /** Makes everything applied since the last sync durable. */
+    /**
+     * Makes everything applied since the last sync durable. The fsyncs run in parallel: each is a
+     * journal commit of the file system, and concurrent ones share commits (a frame of small files
+     * otherwise costs one commit per file).
+     */
     public void sync() throws IOException
     {
         closeOpen();
+        final List<Path> files = new ArrayList<>();
+        final List<Path> dirs = new ArrayList<>();
         for (final String file : dirtyFiles)
         {
             final Path path = root.resolve(file);
             if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS))
             {
-                try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
-                {
-                    channel.force(true);
-                }
+                files.add(path);
             }
         }
         for (final String dir : dirtyDirs)
@@ -206,8 +223,57 @@ public final class TreeApplier implements AutoCloseable
             final Path path = dir.isEmpty() ? root : root.resolve(dir);
             if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS))
             {
-                AtomicFiles.fsyncDirectory(path);
+                dirs.add(path);
             }
+        }
+        final List<Future<?>> pending = new ArrayList<>(files.size() + dirs.size());
+        for (final Path file : files)
+        {
+            pending.add(SYNCERS.submit(() ->
+            {
+                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+                {
+                    channel.force(true);
+                }
+                return null;
+            }));
+        }
+        for (final Path dir : dirs)
+        {
+            pending.add(SYNCERS.submit(() ->
+            {
+                AtomicFiles.fsyncDirectory(dir);
+                return null;
+            }));
+        }
+        IOException failure = null;
+        for (final Future<?> future : pending)
+        {
+            try
+            {
+                future.get();
+            }
+            catch (final ExecutionException ex)
+            {
+                final IOException io = ex.getCause() instanceof IOException e ? e : new IOException(ex.getCause());
+                if (failure == null)
+                {
+                    failure = io;
+                }
+                else
+                {
+                    failure.addSuppressed(io);
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while making the tree durable", ex);
+            }
+        }
+        if (failure != null)
+        {
+            throw failure;
         }
         dirtyFiles.clear();
         dirtyDirs.clear();
