@@ -82,4 +82,32 @@ class TreeReplicationTest
             assertThat(dir.resolve("real")).doesNotExist();
         }
     }
+
+    @Test
+    void aGroupOfADiskAndATreeKeepsOneImageOfBoth() throws Exception
+    {
+        final Random random = new Random(Long.getLong("fuzz.seed", System.nanoTime()));
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 4))
+        {
+            final Path share = Files.createDirectories(dir.resolve("share"));
+            Files.writeString(dir.resolve("agent.conf"), cluster.agentConfig(cluster.volume, "agent-state") +
+                "volume.share.kind = tree\nvolume.share.path = " + share + "\n");
+            final TreeWorkload workload = new TreeWorkload(share, random);
+            workload.run(20);
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 20, random);
+            cluster.startTarget();
+            cluster.startAgent();
+            final String image = cluster.checkpoint("both");
+            final TreeMap<String, String> tree = TreeDigest.of(share);
+            final String disk = LoopbackCluster.sha256(cluster.volume);
+            workload.run(10);
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 10, random);
+            cluster.checkpoint("later");
+            final Path out = dir.resolve("export");
+            final Cli.Result export = cluster.admin("images", "export", "--image", image, "--to", out.toString());
+            assertThat(export.exitCode()).as(export.err()).isZero();
+            assertThat(TreeDigest.of(out.resolve("share"))).isEqualTo(tree);
+            assertThat(LoopbackCluster.sha256(out.resolve("disk0.img"))).isEqualTo(disk);
+        }
+    }
 }

@@ -227,7 +227,8 @@ public final class TreeScanner
             final long[] hashes = sendChangedBlocks(root.resolve(path), path, known, stat, index.blockSize(), sink);
             if (hashes == null)
             {
-                next.remove(path); // vanished while read: the next scan deletes it
+                // Gone since the walk (deleted, or its directory moved): the target still has what the
+                // index says, so the index keeps it and the next scan sends the delete or the move.
                 continue;
             }
             emitSetattr(sink, path, stat);

@@ -250,7 +250,20 @@ public final class TreeImageStore implements AutoCloseable
             case MKDIR, CREATE, SYMLINK ->
             {
                 save(seq, TreePaths.parent(op.path()));
-                segment.append(seq, TreeOp.delete(op.path()));
+                final FileStat existing = FileStat.read(replica.resolve(op.path()));
+                if (op.kind() == TreeOp.Kind.MKDIR && existing != null && existing.type() == TreeEntry.Type.DIRECTORY)
+                {
+                    save(seq, op.path()); // already there (a lenient replay): nothing to undo but its attributes
+                    return;
+                }
+                // A creation over an existing entry (a lenient replay) replaces it: keep it whole.
+                final List<TreeOp> inverse = new ArrayList<>();
+                inverse.add(TreeOp.delete(op.path()));
+                inverse.addAll(recreate(op.path()));
+                for (int i = inverse.size() - 1; i >= 0; i--)
+                {
+                    segment.append(seq, inverse.get(i));
+                }
             }
             case DELETE ->
             {

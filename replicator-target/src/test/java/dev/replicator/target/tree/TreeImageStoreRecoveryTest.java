@@ -87,4 +87,42 @@ class TreeImageStoreRecoveryTest
             }
         }
     }
+
+    @Test
+    void aDirectoryMovedWhileTheScanReadsItsFilesKeepsTheImagesExact() throws IOException
+    {
+        final Path source = Files.createDirectories(dir.resolve("race/source/d"));
+        Files.write(source.resolve("a"), new byte[]{1, 2, 3});
+        Files.write(source.resolve("b"), new byte[]{4, 5, 6});
+        final Path root = source.getParent();
+        final TreeIndex index = new TreeIndex(4096);
+        final TreeScanner scanner = new TreeScanner(TreeScanner.DEFAULT_MAX_WRITE_BYTES);
+        final long[] seq = {0};
+        try (TreeImageStore store = TreeImageStore.open(dir.resolve("race/store")))
+        {
+            scanner.scan(root, index, op -> store.apply(++seq[0], op));
+            store.commit(seq[0]);
+            store.checkpoint(++seq[0]);
+            final long checkpoint = seq[0];
+            final TreeMap<String, String> before = TreeDigest.of(root);
+            Files.write(source.resolve("a"), new byte[]{7, 7, 7, 7});
+            Files.write(root.resolve("x"), new byte[]{9});
+            // The directory moves after the walk, before its changed file is read.
+            scanner.scan(root, index, op ->
+            {
+                if (op.kind() == TreeOp.Kind.CREATE && op.path().equals("x"))
+                {
+                    Files.move(source, root.resolve("e"));
+                }
+                store.apply(++seq[0], op);
+            });
+            store.commit(seq[0]);
+            scanner.scan(root, index, op -> store.apply(++seq[0], op));
+            store.commit(seq[0]);
+            assertThat(TreeDigest.of(store.replica())).isEqualTo(TreeDigest.of(root));
+            final Path out = dir.resolve("race/export");
+            store.export(checkpoint, out);
+            assertThat(TreeDigest.of(out)).isEqualTo(before);
+        }
+    }
 }
