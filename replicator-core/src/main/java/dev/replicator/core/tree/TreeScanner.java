@@ -52,6 +52,7 @@ public final class TreeScanner
     private long opCount;
     private long dataBytes;
     private long filesRead;
+    private long lastReadSize;
 
     public TreeScanner(final int maxWriteBytes)
     {
@@ -232,7 +233,10 @@ public final class TreeScanner
                 continue;
             }
             emitSetattr(sink, path, stat);
-            next.put(path, TreeEntry.of(stat, hashes));
+            // The size read, not the walk's: the target has what was read. The walk's mtime is older
+            // than the read, so a change in between is read again next scan.
+            next.put(path, new TreeEntry(stat.type(), stat.inode(), lastReadSize, stat.mtimeNs(), stat.mode(), stat.uid(),
+                stat.gid(), null, hashes));
         }
 
         final List<String> dirs = new ArrayList<>();
@@ -288,6 +292,7 @@ public final class TreeScanner
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
         {
             final long size = channel.size();
+            lastReadSize = size;
             if (size != oldSize)
             {
                 emit(sink, TreeOp.truncate(path, size));
@@ -331,9 +336,12 @@ public final class TreeScanner
                     {
                         final int from = runStart * blockSize;
                         final int to = Math.min(i * blockSize, readBuffer.limit());
-                        final byte[] data = new byte[to - from];
-                        readBuffer.get(from, data);
-                        emit(sink, TreeOp.write(path, position + from, data));
+                        if (to > from) // not when the file shrank while read: the next scan sees the new size
+                        {
+                            final byte[] data = new byte[to - from];
+                            readBuffer.get(from, data);
+                            emit(sink, TreeOp.write(path, position + from, data));
+                        }
                         runStart = -1;
                     }
                 }
