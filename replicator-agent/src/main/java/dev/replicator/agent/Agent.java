@@ -13,6 +13,7 @@ import dev.replicator.core.config.ConfigException;
 import dev.replicator.core.security.AccessPolicy;
 import dev.replicator.core.security.Transport;
 import dev.replicator.agent.ship.ShipperHost;
+import dev.replicator.agent.tree.TreeCapture;
 import dev.replicator.core.io.AtomicFiles;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalConfig;
@@ -67,6 +68,9 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private ScanCapture scanCapture;
     private VolumeWriter writer;
     private NbdFrontEnd nbdFrontEnd;
+    private TreeCapture treeCapture;
+    /** Serialises tree scans with block scans and checkpoints: a checkpoint never splits a tree scan. */
+    private final Object scanLock = new Object();
     private Shipper shipper;
     private Thread shipperThread;
     private Thread scanThread;
@@ -104,7 +108,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                 config.maxUnshippedBytes(), sync);
             scanCapture = new ScanCapture(changeLog, volumes);
             writer = new VolumeWriter(changeLog, volumes);
-            final long startSeq = scanCapture.scanAndCheckpoint(null);
+            treeCapture = new TreeCapture(config.treeVolumes(), config.stateDir(), this::journal, this::wakeScanner);
+            final long startSeq = scanAndCheckpoint(null, false);
             LOG.info("group={} epoch={} agent started: {} volume(s), journal {} at seq={}{}", config.group(),
                 state.epoch(), volumes.size(), journal.journalId(), journal.lastSeq(),
                 startSeq > 0 ? ", startup scan journaled " + scanCapture.lastScanChangedBlocks() + " blocks" : "");
@@ -192,7 +197,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.scanIntervalMs());
             long remainingNs;
-            while (running && (remainingNs = deadlineNs - System.nanoTime()) > 0)
+            while (running && !treeCapture.changedSinceScan() && (remainingNs = deadlineNs - System.nanoTime()) > 0)
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(this, remainingNs);
             }
@@ -213,9 +218,9 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                     final long seq = checkpoint("interval");
                     LOG.info("group={} periodic checkpoint seq={}", config.group(), seq);
                 }
-                else if (config.capture() == AgentConfig.Capture.SCAN)
+                else if (config.capture() == AgentConfig.Capture.SCAN || !treeCapture.isEmpty())
                 {
-                    final long seq = scanCapture.scanAndCheckpoint(null);
+                    final long seq = scanAndCheckpoint(null, false);
                     if (seq > 0)
                     {
                         LOG.info("group={} epoch={} seq={} scan journaled {} changed blocks and a checkpoint",
@@ -291,10 +296,42 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             return -1;
         }
-        final long seq = config.capture() == AgentConfig.Capture.SCAN ?
-            scanCapture.scanAndCheckpoint(label) : writer.checkpoint(label);
+        final long seq = scanAndCheckpoint(label, true);
         writeStatus();
         return seq;
+    }
+
+    /**
+     * Scans the trees (their ops are journaled first), then the block volumes in scan mode, then
+     * journals a checkpoint if anything changed or {@code explicit}.
+     */
+    private long scanAndCheckpoint(final String label, final boolean explicit) throws IOException
+    {
+        synchronized (scanLock)
+        {
+            final long treeOps = scanCapture.isPaused() ? 0 : treeCapture.scan();
+            if (config.capture() == AgentConfig.Capture.SCAN)
+            {
+                final long seq = scanCapture.scanAndCheckpoint(label);
+                return seq < 0 && treeOps > 0 ? changeLog.checkpoint(System.currentTimeMillis(), "scan") : seq;
+            }
+            return explicit || treeOps > 0 ? writer.checkpoint(label == null && !explicit ? "scan" : label) : -1;
+        }
+    }
+
+    private void wakeScanner()
+    {
+        final Thread thread = scanThread;
+        if (thread != null)
+        {
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+    }
+
+    /** Tree volume capture (empty when the group has none). */
+    public TreeCapture treeCapture()
+    {
+        return treeCapture;
     }
 
     /** Blocks until the agent stops; returns the exit code (0, or 2 if the target refused it for good). */
@@ -375,6 +412,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public int[] blockSizes()
     {
         return config.volumes().stream().mapToInt(VolumeSpec::blockSize).toArray();
+    }
+
+    @Override
+    public List<String> treeVolumes()
+    {
+        return treeCapture == null ? List.of() : treeCapture.names();
     }
 
     @Override
@@ -565,6 +608,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
         }
         volumes.clear();
+        if (treeCapture != null)
+        {
+            treeCapture.close();
+        }
         if (journal != null)
         {
             journal.close();

@@ -7,6 +7,7 @@ import dev.replicator.core.config.HostPort;
 import dev.replicator.core.nbd.NbdListenAddress;
 import dev.replicator.core.nbd.NbdProtocol;
 import dev.replicator.core.security.TlsSettings;
+import dev.replicator.core.tree.TreeVolumeSpec;
 import dev.replicator.core.volume.VolumeChannel;
 import dev.replicator.core.volume.VolumeSpec;
 
@@ -35,6 +36,9 @@ import java.util.Set;
  * volume.data.size = 256m             # optional: checked against the file or device
  * volume.data.front = nbd             # optional: the host writes through an NBD export of this volume
  * volume.data.nbd.listen = 127.0.0.1:10809   # or unix:/run/replicator/data.sock
+ * volume.share.kind = tree            # a directory tree (default kind: block)
+ * volume.share.path = /srv/share
+ * volume.share.block.size = 65536     # per-file fingerprint block of a tree (default 64 KiB)
  * capture = scan                      # scan | api (api is the default, and required, with an nbd front)
  * scan.interval.ms = 5000
  * ship.window.frames = 8
@@ -79,6 +83,7 @@ public final class AgentConfig
     private final HostPort target;
     private final Path stateDir;
     private final List<VolumeSpec> volumes;
+    private final List<TreeVolumeSpec> treeVolumes;
     private final Capture capture;
     private final long scanIntervalMs;
     private final int windowFrames;
@@ -114,6 +119,7 @@ public final class AgentConfig
         this.metricsListen = other.metricsListen;
         this.quiesce = other.quiesce;
         this.checkpointIntervalMs = other.checkpointIntervalMs;
+        this.treeVolumes = other.treeVolumes;
     }
 
     private AgentConfig(final Builder b)
@@ -126,6 +132,7 @@ public final class AgentConfig
         this.target = b.target;
         this.stateDir = b.stateDir;
         this.volumes = List.copyOf(b.volumes);
+        this.treeVolumes = List.copyOf(b.treeVolumes);
         this.capture = b.capture;
         this.scanIntervalMs = b.scanIntervalMs;
         this.windowFrames = b.windowFrames;
@@ -201,6 +208,11 @@ public final class AgentConfig
         }
         for (final String name : names)
         {
+            if ("tree".equals(config.string("volume." + name + ".kind", "block")))
+            {
+                b.treeVolumes.add(treeVolume(config, base, name));
+                continue;
+            }
             b.volumes.add(volume(config, base, name));
             final NbdListenAddress listen = nbdFront(config, base, name);
             if (listen != null)
@@ -219,8 +231,29 @@ public final class AgentConfig
         return b.build();
     }
 
+    private static TreeVolumeSpec treeVolume(final ConfigFile config, final Path base, final String name)
+    {
+        final String prefix = "volume." + name + ".";
+        if (!VolumeSpec.isValidName(name))
+        {
+            throw config.error(prefix + "path", "volume name '" + name + "' must be letters, digits, '.', '_' or '-'");
+        }
+        final Path path = base.resolve(config.requirePath(prefix + "path"));
+        final int blockSize = config.intValue(prefix + "block.size", TreeVolumeSpec.DEFAULT_BLOCK_SIZE,
+            VolumeSpec.MIN_BLOCK_SIZE, VolumeSpec.MAX_BLOCK_SIZE);
+        if (!Files.isDirectory(path))
+        {
+            throw config.error(prefix + "path", path + " is not a directory (a tree volume replicates a directory)");
+        }
+        return new TreeVolumeSpec(name, path, blockSize);
+    }
+
     private static VolumeSpec volume(final ConfigFile config, final Path base, final String name)
     {
+        if (!"block".equals(config.string("volume." + name + ".kind", "block")))
+        {
+            throw config.error("volume." + name + ".kind", "must be block or tree");
+        }
         final String prefix = "volume." + name + ".";
         if (!VolumeSpec.isValidName(name))
         {
@@ -412,6 +445,12 @@ public final class AgentConfig
         return volumes;
     }
 
+    /** Directory trees, in index order (their own index space, apart from block volumes). */
+    public List<TreeVolumeSpec> treeVolumes()
+    {
+        return treeVolumes;
+    }
+
     public Capture capture()
     {
         return capture;
@@ -514,6 +553,7 @@ public final class AgentConfig
         private HostPort target;
         private Path stateDir;
         private final List<VolumeSpec> volumes = new ArrayList<>();
+        private final List<TreeVolumeSpec> treeVolumes = new ArrayList<>();
         private Capture capture = Capture.SCAN;
         private long scanIntervalMs = DEFAULT_SCAN_INTERVAL_MS;
         private int windowFrames = 8;
@@ -593,6 +633,12 @@ public final class AgentConfig
             return this;
         }
 
+        public Builder treeVolume(final TreeVolumeSpec volume)
+        {
+            this.treeVolumes.add(volume);
+            return this;
+        }
+
         public Builder volume(final VolumeSpec volume)
         {
             this.volumes.add(volume);
@@ -631,7 +677,7 @@ public final class AgentConfig
 
         public AgentConfig build()
         {
-            if (group == null || target == null || stateDir == null || volumes.isEmpty())
+            if (group == null || target == null || stateDir == null || volumes.isEmpty() && treeVolumes.isEmpty())
             {
                 throw new ConfigException("an agent needs a group, a target, a state dir and at least one volume");
             }

@@ -47,6 +47,22 @@ class BadInputTest
     }
 
     @Test
+    void aTreeVolumeThatIsNotADirectoryOrAnUnknownKindIsRefusedBeforeAnythingStarts() throws IOException
+    {
+        Files.write(dir.resolve("plain-file"), new byte[10]);
+        final Path config = dir.resolve("agent.conf");
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.share.kind = tree\nvolume.share.path = plain-file\n");
+        final Cli.Result notDir = Cli.run("agent", "run", "--config", config.toString());
+        assertThat(notDir.exitCode()).isEqualTo(2);
+        assertThat(notDir.err()).contains("'volume.share.path'").contains("is not a directory");
+        Files.writeString(config, "group = g\ntarget = 127.0.0.1:1\nvolume.share.kind = folder\nvolume.share.path = plain-file\n");
+        final Cli.Result badKind = Cli.run("agent", "run", "--config", config.toString());
+        assertThat(badKind.exitCode()).isEqualTo(2);
+        assertThat(badKind.err()).contains("'volume.share.kind'").contains("must be block or tree");
+        assertThat(Files.exists(dir.resolve("state"))).isFalse();
+    }
+
+    @Test
     void configuredVolumeSizeMismatchIsRefusedBeforeAnythingStarts() throws IOException
     {
         final Path volume = dir.resolve("v.img");

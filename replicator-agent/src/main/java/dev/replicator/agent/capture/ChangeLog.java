@@ -131,6 +131,12 @@ public final class ChangeLog
                 public void onCheckpoint(final long seq, final long timestampMs, final String label)
                 {
                 }
+
+                @Override
+                public void onTree(final long seq, final long timestampMs, final int treeIndex, final ByteBuffer payload)
+                {
+                    appended(seq, payload.remaining(), timestampMs);
+                }
             };
             while (reader.poll(counter, 1024) > 0)
             {

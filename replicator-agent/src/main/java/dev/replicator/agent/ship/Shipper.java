@@ -241,7 +241,7 @@ public final class Shipper implements Runnable
             final Journal journal = host.journal();
             channel.send(MessageType.HELLO, host.epoch(), 0, new Messages.Hello(
                 Messages.PROTOCOL_VERSION, group, agentName, journal.journalId(), host.epoch(), journal.lastSeq(),
-                host.volumeInfos()));
+                host.volumeInfos(), host.treeVolumes()));
             final Frame reply = channel.read();
             switch (reply.type())
             {
@@ -554,6 +554,28 @@ public final class Shipper implements Runnable
                 for (int i = 0; i < blocks; i++)
                 {
                     encoder.addBlock(seq, volumeIndex, firstBlock + i, payload, base + i * blockSize, blockSize);
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
+
+        @Override
+        public void onTree(final long seq, final long timestampMs, final int treeIndex, final ByteBuffer payload)
+        {
+            try
+            {
+                final boolean full = !encoder.isEmpty() && encoder.encodedBytes() >= frameBytes;
+                if (full || !encoder.tryAddTree(seq, treeIndex, payload, payload.position(), payload.remaining()))
+                {
+                    sendFrame(channel);
+                    if (!encoder.tryAddTree(seq, treeIndex, payload, payload.position(), payload.remaining()))
+                    {
+                        throw new IllegalStateException("tree op seq " + seq + " of " + payload.remaining() +
+                            " bytes does not fit an empty frame");
+                    }
                 }
             }
             catch (final IOException ex)

@@ -17,6 +17,12 @@ public interface ShipperHost
 
     List<Messages.VolumeInfo> volumeInfos();
 
+    /** Names of the group's tree volumes, in index order. */
+    default List<String> treeVolumes()
+    {
+        return List.of();
+    }
+
     /** Epoch the agent last saw; 0 before its first connection. */
     long epoch();
 

@@ -357,6 +357,46 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * Journals one op of a tree volume: {@code length} bytes of {@code src} from absolute offset
+     * {@code srcOffset}, an encoded {@code TreeOp}.
+     *
+     * @return the seq assigned to the entry.
+     */
+    public long appendTree(final int treeIndex, final ByteBuffer src, final int srcOffset, final int length)
+    {
+        Objects.requireNonNull(src, "src");
+        checkVolumeIndex(treeIndex);
+        checkPayloadLength("tree op", length);
+        Objects.checkFromIndexSize(srcOffset, length, src.limit());
+        synchronized (appendLock)
+        {
+            ensureOpen();
+            final long seq = lastSeq + 1;
+            final long timestampMs = timeProvider.currentTimeMillis();
+            try (DocumentContext dc = appender.writingDocument())
+            {
+                try
+                {
+                    JournalEntryDescriptor.encodeHeader(
+                        appendHeader, seq, timestampMs, 0, length, treeIndex, JournalEntryDescriptor.TYPE_TREE);
+                    JournalEntryDescriptor.write(dc.wire().bytes(), appendHeader, appendCrc, src, srcOffset, length);
+                }
+                catch (final RuntimeException | Error ex)
+                {
+                    dc.rollbackOnClose();
+                    throw ex;
+                }
+            }
+            catch (final RuntimeException ex)
+            {
+                throw appendFailed(seq, ex);
+            }
+            onAppended(seq);
+            return seq;
+        }
+    }
+
+    /**
      * Journals a checkpoint: a consistent point of the group.
      *
      * @param timestampMs the checkpoint's wall-clock time, epoch milliseconds.

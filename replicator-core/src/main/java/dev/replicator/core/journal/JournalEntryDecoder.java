@@ -82,7 +82,7 @@ final class JournalEntryDecoder
             }
         }
         final byte type = type();
-        if (type != TYPE_WRITE && type != TYPE_CHECKPOINT)
+        if (type != TYPE_WRITE && type != TYPE_CHECKPOINT && type != TYPE_TREE)
         {
             return "has unknown entry type " + type;
         }

@@ -44,7 +44,8 @@ import java.util.zip.CRC32C;
  *   CHECKPOINT).</li>
  *   <li>Checkpoint Flags: {@link #CHECKPOINT_APP_CONSISTENT} when the application was quiesced around
  *   the checkpoint (hooks, fsfreeze); 0 (crash-consistent) in journals written before the field.</li>
- *   <li>Type: {@link #TYPE_WRITE} or {@link #TYPE_CHECKPOINT}.</li>
+ *   <li>Type: {@link #TYPE_WRITE}, {@link #TYPE_CHECKPOINT} or {@link #TYPE_TREE} (payload: one encoded
+ *   tree op; Volume Index: the tree volume's index among the group's tree volumes; First Block 0).</li>
  *   <li>Format: {@link #FORMAT_CRC32C} for every entry this code writes: the entry ends with the
  *   CRC32C of bytes {@code [0, 32 + Payload Length)}. {@link #FORMAT_UNCHECKED} (the byte was reserved
  *   and 0 before) marks an entry of an older journal, which has no CRC and is read unchecked.</li>
@@ -71,6 +72,8 @@ public final class JournalEntryDescriptor
 
     public static final byte TYPE_WRITE = 1;
     public static final byte TYPE_CHECKPOINT = 2;
+    /** One {@code TreeOp} of a tree volume (payload: {@code TreeRecordDescriptor}; Volume Index: the tree's index). */
+    public static final byte TYPE_TREE = 3;
 
     /** Checkpoint flag: the application was quiesced (pre hook and fsfreeze succeeded) around it. */
     public static final long CHECKPOINT_APP_CONSISTENT = 1;

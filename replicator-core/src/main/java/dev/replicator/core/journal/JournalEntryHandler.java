@@ -38,4 +38,16 @@ public interface JournalEntryHandler
     {
         onCheckpoint(seq, timestampMs, label);
     }
+
+    /**
+     * One op of a tree volume. Readers that know no tree volumes keep this default, which refuses
+     * the entry (and so stops rather than skips it).
+     *
+     * @param treeIndex index of the tree volume among the group's tree volumes.
+     * @param payload   the encoded op ({@code TreeRecordDescriptor}), valid only during the callback.
+     */
+    default void onTree(long seq, long timestampMs, int treeIndex, ByteBuffer payload)
+    {
+        throw new UnsupportedOperationException("journal entry seq " + seq + " is a tree op; this reader handles blocks only");
+    }
 }

@@ -179,6 +179,10 @@ public final class JournalReader implements AutoCloseable
         {
             handler.onWrite(seq, decoder.timestampMs(), decoder.volumeIndex(), decoder.firstBlock(), decoder.payload());
         }
+        else if (decoder.type() == JournalEntryDescriptor.TYPE_TREE)
+        {
+            handler.onTree(seq, decoder.timestampMs(), decoder.volumeIndex(), decoder.payload());
+        }
         else
         {
             handler.onCheckpoint(seq, decoder.timestampMs(),

@@ -35,6 +35,12 @@ public final class BlockRecordDescriptor
      * application was quiesced around the checkpoint (application-consistent).
      */
     public static final int CHECKPOINT_APP_CONSISTENT = 1;
+    /**
+     * One op of a tree volume: Block Index holds the plain length, Volume Index the tree's index,
+     * the payload is the encoded {@code TreeRecordDescriptor} op (codec as for a block), the hash is
+     * of the plain op.
+     */
+    public static final byte KIND_TREE = 3;
 
     public static final int SEQ_OFFSET = 0;
     public static final int BLOCK_INDEX_OFFSET = 8;

@@ -2,6 +2,7 @@ package dev.replicator.core.wire;
 
 import dev.replicator.core.codec.BlockCodec;
 import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.tree.TreeRecordDescriptor;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -112,6 +113,28 @@ public final class DataFrameDecoder
                     throw new CorruptFrameException("record " + i + " checkpoint label fails its xxHash64");
                 }
                 batch.addCheckpoint(seq, blockIndex, new String(label, StandardCharsets.UTF_8), volume);
+            }
+            else if (kind == KIND_TREE)
+            {
+                if (blockIndex < TreeRecordDescriptor.HEADER_LENGTH || plainOffset + blockIndex > plain.capacity())
+                {
+                    throw new CorruptFrameException("record " + i + " tree op of " + blockIndex + " plain bytes");
+                }
+                final int length = (int)blockIndex;
+                try
+                {
+                    BlockCodec.decode(codec, body, payload, encodedLength, plain, plainOffset, length);
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw new CorruptFrameException("record " + i + ": " + ex.getMessage(), ex);
+                }
+                if (Checksums.xxHash64(plain, plainOffset, length) != hash)
+                {
+                    throw new CorruptFrameException("record " + i + " (tree " + volume + ") fails its xxHash64");
+                }
+                batch.addTree(seq, volume, plainOffset, length);
+                plainOffset += length;
             }
             else
             {

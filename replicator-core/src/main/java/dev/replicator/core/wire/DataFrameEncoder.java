@@ -105,6 +105,36 @@ public final class DataFrameEncoder
         lastSeq = Math.max(lastSeq, seq);
     }
 
+    /**
+     * Adds one tree op ({@code length} plain bytes of {@code src} at {@code srcOffset}).
+     *
+     * @return false if the record does not fit this frame (whatever it compresses to).
+     */
+    public boolean tryAddTree(final long seq, final int treeIndex, final ByteBuffer src, final int srcOffset, final int length)
+    {
+        if (position + HEADER_LENGTH + (long)BlockCodec.maxEncodedLength(length) > maxFrameLength ||
+            plainBytes + length > maxPlainBytes)
+        {
+            return false;
+        }
+        final int header = position;
+        buffer.position(header + HEADER_LENGTH);
+        final byte codec = BlockCodec.encode(src, srcOffset, length, buffer);
+        final int encodedLength = buffer.position() - header - HEADER_LENGTH;
+        buffer.putLong(header + SEQ_OFFSET, seq);
+        buffer.putLong(header + BLOCK_INDEX_OFFSET, length);
+        buffer.putShort(header + VOLUME_OFFSET, (short)treeIndex);
+        buffer.put(header + KIND_OFFSET, KIND_TREE);
+        buffer.put(header + CODEC_OFFSET, codec);
+        buffer.putInt(header + ENCODED_LENGTH_OFFSET, encodedLength);
+        buffer.putLong(header + HASH_OFFSET, Checksums.xxHash64(src, srcOffset, length));
+        position = buffer.position();
+        plainBytes += length;
+        recordCount++;
+        lastSeq = Math.max(lastSeq, seq);
+        return true;
+    }
+
     /** @return false if the record does not fit this frame. */
     public boolean tryAddCheckpoint(final long seq, final long timestampMs, final String label)
     {

@@ -48,6 +48,19 @@ public final class DecodedBatch
         size++;
     }
 
+    void addTree(final long seq, final int treeIndex, final int plainOffset, final int length)
+    {
+        ensureCapacity();
+        kinds[size] = BlockRecordDescriptor.KIND_TREE;
+        seqs[size] = seq;
+        volumes[size] = treeIndex;
+        blockIndices[size] = 0;
+        plainOffsets[size] = plainOffset;
+        plainLengths[size] = length;
+        labels[size] = null;
+        size++;
+    }
+
     void addCheckpoint(final long seq, final long timestampMs, final String label, final int flags)
     {
         ensureCapacity();
@@ -74,6 +87,12 @@ public final class DecodedBatch
     public boolean isCheckpoint(final int i)
     {
         return kinds[i] == BlockRecordDescriptor.KIND_CHECKPOINT;
+    }
+
+    /** Whether record i is a tree op: {@link #volumeIndex} is the tree's index, {@link #block} the encoded op. */
+    public boolean isTree(final int i)
+    {
+        return kinds[i] == BlockRecordDescriptor.KIND_TREE;
     }
 
     public long seq(final int i)

@@ -58,6 +58,7 @@ public final class Messages
      * @param journalId        id of the agent's journal, fixed at its creation (null: the agent has none).
      * @param epoch            the epoch the agent last saw (0: never connected).
      * @param lastJournaledSeq newest seq in the agent's journal.
+     * @param treeVolumes      names of the group's tree volumes, in index order (null or empty: none).
      */
     public record Hello(
         int protocolVersion,
@@ -66,8 +67,22 @@ public final class Messages
         String journalId,
         long epoch,
         long lastJournaledSeq,
-        List<VolumeInfo> volumes)
+        List<VolumeInfo> volumes,
+        List<String> treeVolumes)
     {
+        /** A hello of a group without tree volumes. */
+        public Hello(
+            final int protocolVersion, final String group, final String agentName, final String journalId, final long epoch,
+            final long lastJournaledSeq, final List<VolumeInfo> volumes)
+        {
+            this(protocolVersion, group, agentName, journalId, epoch, lastJournaledSeq, volumes, null);
+        }
+
+        /** Tree volume names, never null. */
+        public List<String> treeVolumeNames()
+        {
+            return treeVolumes == null ? List.of() : treeVolumes;
+        }
     }
 
     /** The agent may ship: the target holds every entry up to {@code durableSeq}. */

@@ -114,7 +114,8 @@ class JournalEntryDecoderFuzzTest
         assertThat(Arrays.equals(decoder.payloadBytes(), 0, decoder.payloadLength(),
             document, JournalEntryDescriptor.HEADER_LENGTH, JournalEntryDescriptor.HEADER_LENGTH + decoder.payloadLength()))
             .as(context + ": payload").isTrue();
-        assertThat(decoder.type()).as(context).isIn(JournalEntryDescriptor.TYPE_WRITE, JournalEntryDescriptor.TYPE_CHECKPOINT);
+        assertThat(decoder.type()).as(context).isIn(JournalEntryDescriptor.TYPE_WRITE, JournalEntryDescriptor.TYPE_CHECKPOINT,
+            JournalEntryDescriptor.TYPE_TREE);
     }
 
     private byte[] mutate(final byte[] entry, final StringBuilder mutation)

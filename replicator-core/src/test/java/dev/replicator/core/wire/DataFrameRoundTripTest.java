@@ -1,6 +1,8 @@
 package dev.replicator.core.wire;
 
 import dev.replicator.core.codec.BlockCodec;
+import dev.replicator.core.tree.TreeOp;
+import dev.replicator.core.tree.TreeRecordDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -81,6 +83,41 @@ class DataFrameRoundTripTest
         assertThat(batch.isCheckpoint(3)).isTrue();
         assertThat(batch.label(3)).isEqualTo("before-upgrade");
         assertThat(batch.timestampMs(3)).isEqualTo(123_456L);
+    }
+
+    @Test
+    void shouldRoundTripTreeOpsBesideBlocksAndRefuseADamagedOne() throws Exception
+    {
+        final TreeOp write = TreeOp.write("dir/file.txt", 65536, ("hello tree ".repeat(500)).getBytes(StandardCharsets.UTF_8));
+        final TreeOp rename = TreeOp.rename("a/b", "c/d");
+        final ByteBuffer writeBytes = TreeRecordDescriptor.encode(write);
+        final ByteBuffer renameBytes = TreeRecordDescriptor.encode(rename);
+        final DataFrameEncoder encoder = new DataFrameEncoder();
+        final ByteBuffer data = blocks(2);
+        encoder.addBlock(5, 0, 1, data, 0, BLOCK);
+        assertThat(encoder.tryAddTree(6, 0, writeBytes, 0, writeBytes.remaining())).isTrue();
+        assertThat(encoder.tryAddTree(7, 1, renameBytes, 0, renameBytes.remaining())).isTrue();
+        final ByteBuffer finished = encoder.finish(MessageType.DATA, 1);
+        final ByteBuffer bytes = ByteBuffer.allocate(finished.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.put(finished).flip();
+        assertThat(bytes.limit()).as("the repetitive write compresses").isLessThan(BLOCK + writeBytes.remaining() / 2);
+
+        final DecodedBatch batch = new DataFrameDecoder(BLOCK_SIZES, BLOCK_COUNTS).decode(frameOf(bytes), 4);
+        assertThat(batch.size()).isEqualTo(3);
+        assertThat(batch.isTree(0)).isFalse();
+        assertThat(batch.isTree(1)).isTrue();
+        assertThat(TreeRecordDescriptor.decode(batch.block(1))).isEqualTo(write);
+        assertThat(batch.volumeIndex(2)).isEqualTo(1);
+        assertThat(TreeRecordDescriptor.decode(batch.block(2))).isEqualTo(rename);
+
+        final ByteBuffer damaged = ByteBuffer.allocate(bytes.limit()).order(ByteOrder.LITTLE_ENDIAN).put(bytes.duplicate()).flip();
+        final int lastPayload = damaged.limit() - 3;
+        damaged.put(lastPayload, (byte)(damaged.get(lastPayload) ^ 1));
+        damaged.putInt(FrameDescriptor.CRC_OFFSET, Frames.crcOf(damaged, damaged.limit())); // a valid CRC over the damage
+        assertThatThrownBy(() -> new DataFrameDecoder(BLOCK_SIZES, BLOCK_COUNTS).decode(frameOf(damaged), 4))
+            .isInstanceOf(CorruptFrameException.class);
+        assertThatThrownBy(() -> TreeRecordDescriptor.decode(TreeRecordDescriptor.encode(TreeOp.rename("a", "../etc"))))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("..");
     }
 
     @Test

@@ -257,6 +257,10 @@ public final class AdminHandler
         final ImageId id = ImageId.parse(imageText);
         final Group group = group(id.group());
         image(group, id.seq());
+        if (!group.trees().isEmpty())
+        {
+            return TreeExport.export(group, id, Path.of(to));
+        }
         final List<Path> outputs = outputPaths(group, Path.of(to));
         final long startMs = System.currentTimeMillis();
         // No group lock: a view of a checkpoint stays exact while replication goes on.
@@ -553,6 +557,15 @@ public final class AdminHandler
         }
         final long startMs = System.currentTimeMillis();
         long imageSeq = chooseImage(group, args);
+        if (!group.trees().isEmpty())
+        {
+            if (args.containsKey("export"))
+            {
+                throw AdminException.badInput("group '" + state.name() + "' has directory-tree volumes, which " +
+                    "cannot be served over NBD; use --to DIR");
+            }
+            return TreeExport.failoverTest(group, imageSeq, test, Path.of(require(args, "to")));
+        }
         if (args.containsKey("export"))
         {
             return failoverToExport(group, args, imageSeq, startMs);

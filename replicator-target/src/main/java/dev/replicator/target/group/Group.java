@@ -3,6 +3,7 @@ package dev.replicator.target.group;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.image.ImageStore;
+import dev.replicator.target.tree.TreeVolumes;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ public final class Group
     private volatile long primaryNewestSeq;
     /** When the current demoted primary connected ({@link System#nanoTime()}); 0 if none is. */
     private volatile long demotedSinceNs;
+    private TreeVolumes trees;
 
     public Group(final Path dir, final GroupState state, final ImageStore store)
     {
@@ -100,6 +102,33 @@ public final class Group
             // It already failed; reopening is what matters.
         }
         store = ImageStore.open(dir, volumeSpecs());
+        closeTrees(); // reopened (and recovered) on next use
+    }
+
+    /** The group's tree volumes (none for a group of block volumes only), opened on first use. */
+    public synchronized TreeVolumes trees() throws IOException
+    {
+        if (trees == null)
+        {
+            trees = TreeVolumes.open(dir);
+        }
+        return trees;
+    }
+
+    public synchronized void closeTrees()
+    {
+        if (trees != null)
+        {
+            try
+            {
+                trees.close();
+            }
+            catch (final IOException ex)
+            {
+                // closing only releases file handles; what was durable stays so
+            }
+            trees = null;
+        }
     }
 
     /** Why replication is paused (the target cannot write), or null. */

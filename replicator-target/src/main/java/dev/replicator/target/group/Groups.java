@@ -91,6 +91,7 @@ public final class Groups implements AutoCloseable
             try
             {
                 group.store().close();
+                group.closeTrees();
             }
             catch (final IOException | RuntimeException ex)
             {

@@ -105,11 +105,8 @@ public final class ImageStore implements Closeable
     public static ImageStore open(final Path groupDir, final List<VolumeSpec> volumes) throws IOException
     {
         Objects.requireNonNull(groupDir, "groupDir");
+        // No block volumes is a group of tree volumes only: the store then keeps the catalog and seqs.
         final List<VolumeSpec> specs = List.copyOf(volumes);
-        if (specs.isEmpty())
-        {
-            throw new IllegalArgumentException("a group needs at least one volume");
-        }
         final Set<String> names = new HashSet<>();
         for (int i = 0; i < specs.size(); i++)
         {

@@ -16,6 +16,7 @@ import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
 import dev.replicator.target.group.GroupState;
 import dev.replicator.target.group.Groups;
+import dev.replicator.target.tree.TreeVolumes;
 import dev.replicator.target.image.ImageStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,7 +134,7 @@ public final class AgentSession implements Runnable
         {
             return "group name '" + hello.group() + "' is not valid";
         }
-        if (hello.volumes() == null || hello.volumes().isEmpty())
+        if ((hello.volumes() == null || hello.volumes().isEmpty()) && hello.treeVolumeNames().isEmpty())
         {
             return "hello names no volumes";
         }
@@ -162,7 +163,11 @@ public final class AgentSession implements Runnable
         {
             final GroupState state = group.state();
             final long durable = group.store().lastSeq();
-            final String mismatch = Messages.VolumeInfo.mismatch(state.volumes(), hello.volumes(), "agent");
+            String mismatch = Messages.VolumeInfo.mismatch(state.volumes(), hello.volumes(), "agent");
+            if (mismatch == null)
+            {
+                mismatch = group.trees().bind(hello.treeVolumeNames());
+            }
             if (mismatch != null)
             {
                 refuse(Messages.RefusalCode.VOLUME_MISMATCH, mismatch, state.epoch(), durable);
@@ -324,7 +329,7 @@ public final class AgentSession implements Runnable
             final long startNs = System.nanoTime();
             try
             {
-                apply(group.store(), batch, frame.seq(), appliedByVolume);
+                apply(group.store(), group.trees(), batch, frame.seq(), appliedByVolume);
             }
             catch (final IOException | RuntimeException ex)
             {
@@ -349,15 +354,21 @@ public final class AgentSession implements Runnable
         return true;
     }
 
-    private void apply(final ImageStore store, final DecodedBatch batch, final long frameSeq,
+    private void apply(final ImageStore store, final TreeVolumes trees, final DecodedBatch batch, final long frameSeq,
         final long[] appliedByVolume) throws IOException
     {
         java.util.Arrays.fill(appliedByVolume, 0);
         boolean checkpointed = false;
         for (int i = 0; i < batch.size(); i++)
         {
-            if (batch.isCheckpoint(i))
+            if (batch.isTree(i))
             {
+                trees.apply(batch.seq(i), batch.volumeIndex(i), batch.block(i));
+            }
+            else if (batch.isCheckpoint(i))
+            {
+                // The trees first: a checkpoint the catalog holds is one every tree can produce.
+                trees.checkpoint(batch.seq(i));
                 store.addCheckpoint(batch.seq(i), batch.timestampMs(i), batch.label(i),
                     (batch.checkpointFlags(i) & BlockRecordDescriptor.CHECKPOINT_APP_CONSISTENT) != 0);
                 checkpointed = true;
@@ -371,12 +382,17 @@ public final class AgentSession implements Runnable
         }
         if (batch.size() > 0)
         {
+            trees.commit(frameSeq);
             store.commit(frameSeq);
         }
         if (checkpointed)
         {
             // Drops the oldest images beyond the retention count, and their undo segments.
             store.retainLast(retainCheckpoints);
+            if (!store.checkpoints().isEmpty())
+            {
+                trees.retain(store.checkpoints().get(0).seq());
+            }
         }
     }
 

@@ -1,0 +1,173 @@
+package dev.replicator.core.tree;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TreeScannerTest
+{
+    private static final int BLOCK = 4096;
+
+    @TempDir
+    Path dir;
+
+    private final TreeScanner scanner = new TreeScanner(TreeScanner.DEFAULT_MAX_WRITE_BYTES);
+    private final TreeIndex index = new TreeIndex(BLOCK);
+    private final List<TreeOp> ops = new ArrayList<>();
+
+    private List<TreeOp> scan(final Path root) throws IOException
+    {
+        ops.clear();
+        scanner.scan(root, index, ops::add);
+        return ops;
+    }
+
+    @Test
+    void oneMebibyteChangedInABigSparseFileSendsOneMebibyte() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        final Path big = root.resolve("big.img");
+        try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "rw"))
+        {
+            file.setLength(256L << 20);
+            file.seek(10L << 20);
+            file.write(random(8 << 20, 1));
+        }
+        scan(root);
+        assertThat(scanner.dataBytes()).as("only the 8 MiB of data travel, the holes stay holes").isEqualTo(8L << 20);
+
+        try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "rw"))
+        {
+            file.seek(100L << 20);
+            file.write(random(1 << 20, 2));
+        }
+        scan(root);
+        assertThat(scanner.dataBytes()).isEqualTo(1L << 20);
+        assertThat(ops).extracting(TreeOp::kind).containsOnly(TreeOp.Kind.WRITE, TreeOp.Kind.SETATTR);
+    }
+
+    @Test
+    void renamedFilesAndDirectoriesAreNotResent() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        Files.createDirectories(root.resolve("a/b"));
+        for (int i = 0; i < 20; i++)
+        {
+            Files.write(root.resolve("a/b/file" + i), random(100_000, i));
+        }
+        Files.write(root.resolve("x"), random(300_000, 99));
+        scan(root);
+        assertThat(scanner.dataBytes()).isEqualTo(20 * 100_000 + 300_000);
+
+        Files.move(root.resolve("a"), root.resolve("moved"));
+        Files.move(root.resolve("x"), root.resolve("moved/b/x-renamed"));
+        Files.move(root.resolve("moved/b/file3"), root.resolve("file3-up"));
+        scan(root);
+        assertThat(scanner.dataBytes()).isZero();
+        assertThat(scanner.filesRead()).isZero();
+        assertThat(ops).filteredOn(op -> op.kind() == TreeOp.Kind.RENAME).hasSize(6); // 3 moves, each via a temporary name
+        assertThat(ops).extracting(TreeOp::kind).containsOnly(TreeOp.Kind.RENAME, TreeOp.Kind.SETATTR);
+    }
+
+    @Test
+    void swappedFilesTravelAsRenames() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        Files.write(root.resolve("p"), random(50_000, 1));
+        Files.write(root.resolve("q"), random(60_000, 2));
+        scan(root);
+        Files.move(root.resolve("p"), root.resolve("tmp"));
+        Files.move(root.resolve("q"), root.resolve("p"));
+        Files.move(root.resolve("tmp"), root.resolve("q"));
+        scan(root);
+        assertThat(scanner.dataBytes()).isZero();
+        final Path replica = Files.createDirectory(dir.resolve("replica"));
+        final TreeIndex fresh = new TreeIndex(BLOCK);
+        try (TreeApplier applier = new TreeApplier(replica))
+        {
+            scanner.scan(root, fresh, applier::apply);
+        }
+        assertThat(TreeDigest.of(replica)).isEqualTo(TreeDigest.of(root));
+    }
+
+    @Test
+    void anUnchangedTreeGivesNoOpsAndTheIndexSurvivesARestart() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        Files.createDirectories(root.resolve("d/e"));
+        Files.write(root.resolve("d/e/f"), random(10_000, 3));
+        Files.createSymbolicLink(root.resolve("d/link"), Path.of("e/f"));
+        scan(root);
+        final Path saved = dir.resolve("index");
+        index.save(saved);
+        final TreeIndex loaded = TreeIndex.load(saved, BLOCK);
+        ops.clear();
+        scanner.scan(root, loaded, ops::add);
+        assertThat(ops).isEmpty();
+        assertThat(scanner.filesRead()).isZero();
+    }
+
+    @Test
+    void aScanJournaledButNotSavedIsReplayedIntoTheIndexSoTheNextScanStillApplies() throws IOException
+    {
+        for (long seed = 1; seed <= 6; seed++)
+        {
+            final Path run = Files.createDirectory(dir.resolve("crash" + seed));
+            final Path root = Files.createDirectory(run.resolve("root"));
+            final Path replica = Files.createDirectory(run.resolve("replica"));
+            final Path saved = run.resolve("index");
+            final Random random = new Random(seed);
+            final TreeWorkload workload = new TreeWorkload(root, random);
+            final TreeIndex live = new TreeIndex(BLOCK);
+            try (TreeApplier applier = new TreeApplier(replica))
+            {
+                workload.run(30);
+                scanner.scan(root, live, applier::apply);
+                live.save(saved);
+                workload.run(20);
+                // The crashed scan: its ops reach the journal (and the target), the index is not saved.
+                final List<TreeOp> journaled = new ArrayList<>();
+                scanner.scan(root, live, op ->
+                {
+                    journaled.add(op);
+                    applier.apply(op);
+                });
+                workload.run(20);
+                final TreeIndex restarted = TreeIndex.load(saved, BLOCK);
+                for (final TreeOp op : journaled)
+                {
+                    restarted.replay(op, path ->
+                    {
+                        try
+                        {
+                            final FileStat stat = FileStat.read(root.resolve(path));
+                            return stat == null ? -1 : stat.inode();
+                        }
+                        catch (final IOException ex)
+                        {
+                            return -1;
+                        }
+                    });
+                }
+                scanner.scan(root, restarted, applier::apply);
+            }
+            assertThat(TreeDigest.of(replica)).as("seed %d", seed).isEqualTo(TreeDigest.of(root));
+        }
+    }
+
+    private static byte[] random(final int length, final long seed)
+    {
+        final byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
