@@ -202,6 +202,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             changeLog.dirtyBlocks(), lastError);
     }
 
+    /** The target's durable seq as last acknowledged: cheap, for callers that poll it (benchmarks). */
+    public long ackedSeq()
+    {
+        return ackedSeq;
+    }
+
     private void writeStatus()
     {
         try

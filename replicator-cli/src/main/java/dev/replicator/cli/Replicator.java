@@ -39,7 +39,8 @@ import java.util.concurrent.CountDownLatch;
         Replicator.CheckpointCommand.class,
         Replicator.FailoverCommand.class,
         Replicator.FailbackCommand.class,
-        Replicator.VerifyCommand.class
+        Replicator.VerifyCommand.class,
+        BenchWorkloadCommand.class
     })
 public final class Replicator implements Callable<Integer>
 {
