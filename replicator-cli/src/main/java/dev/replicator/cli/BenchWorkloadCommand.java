@@ -31,8 +31,9 @@ import java.util.stream.Stream;
  *   <li>{@code pipeline_mb_s}: bytes written / (first write to the ACK of the last one);</li>
  *   <li>{@code write_p50_us ...}: each {@code write()} call (volume pwrite + journal append +
  *       fingerprint), HdrHistogram;</li>
- *   <li>{@code append_p50_us ...}: {@link Journal#appendWrite} alone of the same entries, on a
- *       scratch journal next to the agent's state, before the workload;</li>
+ *   <li>{@code append_p50_us ...}: {@link Journal#appendWrite} alone of the same entries (128 MiB
+ *       at the workload's rate, 200 MB/s if unlimited), on a scratch journal next to the agent's
+ *       state, before the workload;</li>
  *   <li>{@code lag_p50_ms ...}: from a write's return until an ACK covers its seq (polled every
  *       50 us);</li>
  *   <li>{@code ceiling_mb_s}: LZ4 encode + xxHash64 of the same data in this JVM, one thread: what
@@ -47,6 +48,13 @@ final class BenchWorkloadCommand implements Callable<Integer>
 {
     private static final int POOL_BYTES = 64 << 20;
     private static final int BLOCK_BYTES = 4096;
+    /** JournalPretoucher.ENABLED_PROP_NAME (package-private there). */
+    private static final String PRETOUCH_PROP_NAME = "replicator.journal.pretouch";
+    /**
+     * Appends are timed at a steady rate, as a host writes: appending as fast as memory copies (GB/s)
+     * soon meets the kernel's dirty-page throttling, which then dominates the tail instead of the journal.
+     */
+    private static final int APPEND_RATE_MB_S = 200;
 
     /** Where writes go. */
     enum Pattern
@@ -102,7 +110,13 @@ final class BenchWorkloadCommand implements Callable<Integer>
         final ByteBuffer pool = ByteBuffer.allocateDirect(POOL_BYTES);
         fill(pool, data);
         final double ceilingMbS = ceilingMbS(pool);
-        final Histogram append = appendLatency(agentConfig.stateDir().resolveSibling("bench-scratch-journal"), pool);
+        // The same appends without the journal's pre-toucher first, for the ratio in one run.
+        System.setProperty(PRETOUCH_PROP_NAME, "false");
+        final Histogram appendNoPretouch = appendLatency(
+            agentConfig.stateDir().resolveSibling("bench-scratch-journal"), pool, rateMbS == 0 ? APPEND_RATE_MB_S : rateMbS);
+        System.clearProperty(PRETOUCH_PROP_NAME);
+        final Histogram append = appendLatency(agentConfig.stateDir().resolveSibling("bench-scratch-journal"), pool,
+            rateMbS == 0 ? APPEND_RATE_MB_S : rateMbS);
 
         final int writeBytes = pattern.writeBytes;
         final int writes = (int)((long)mib * (1 << 20) / writeBytes);
@@ -161,10 +175,11 @@ final class BenchWorkloadCommand implements Callable<Integer>
                 "pattern=%s data=%s mib=%d rate_mb_s=%d pipeline_mb_s=%.1f ceiling_mb_s=%.1f ratio=%.3f " +
                 "write_p50_us=%.1f write_p99_us=%.1f write_p999_us=%.1f " +
                 "append_p50_us=%.1f append_p99_us=%.1f append_p999_us=%.1f " +
+                "append_nopretouch_p99_us=%.1f append_nopretouch_p999_us=%.1f " +
                 "lag_p50_ms=%.2f lag_p99_ms=%.2f lag_max_ms=%.2f agent_rss_mib=%d",
                 pattern, data, mib, rateMbS, pipelineMbS, ceilingMbS, pipelineMbS / ceilingMbS,
                 us(write, 50), us(write, 99), us(write, 99.9),
-                us(append, 50), us(append, 99), us(append, 99.9),
+                us(append, 50), us(append, 99), us(append, 99.9), us(appendNoPretouch, 99), us(appendNoPretouch, 99.9),
                 us(lag, 50) / 1000, us(lag, 99) / 1000, lag.getMaxValue() / 1e6, rssMib()));
         }
         return 0;
@@ -249,15 +264,23 @@ final class BenchWorkloadCommand implements Callable<Integer>
         return bytes / 1e6 / (elapsedNs / 1e9);
     }
 
-    /** {@link Journal#appendWrite} of 4 KiB entries from the pool, 128 MiB, on a scratch journal. */
-    private static Histogram appendLatency(final Path directory, final ByteBuffer pool) throws IOException
+    /** {@link Journal#appendWrite} of 4 KiB entries from the pool, 128 MiB at {@code rateMbS}, on a scratch journal. */
+    private static Histogram appendLatency(final Path directory, final ByteBuffer pool, final int rateMbS)
+        throws IOException
     {
+        final double nsPerAppend = BLOCK_BYTES * 1000.0 / rateMbS;
         final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         try (Journal journal = Journal.open(JournalConfig.builder(directory).build()))
         {
             final int entries = (128 << 20) / BLOCK_BYTES;
+            final long startNs = System.nanoTime();
             for (int i = 0; i < entries; i++)
             {
+                final long dueNs = startNs + (long)(i * nsPerAppend);
+                while (System.nanoTime() - dueNs < 0)
+                {
+                    Thread.onSpinWait();
+                }
                 final int offset = (i * BLOCK_BYTES) % POOL_BYTES;
                 final long beforeNs = System.nanoTime();
                 journal.appendWrite(0, i, pool, offset, BLOCK_BYTES);

@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  *       the cost of surviving a power loss per write.</li>
  * </ul>
  * Warm/cold: the payload is warm (one reused buffer). The queue's pages are not: each new 4 KiB of
- * the mapped cycle file is touched first by an append, which is where the p99.9 comes from. The
+ * the mapped cycle file is touched first by an append (the p99.9), unless {@code pretouch} has a
+ * thread fault them in ahead ({@link JournalPretoucher}, the default). The
  * journal directory lives in {@code java.io.tmpdir} (the root disk here, not tmpfs).
  */
 @BenchmarkMode(Mode.SampleTime)
@@ -44,6 +45,10 @@ public class JournalAppendBenchmark
     @Param({"false", "true"})
     public boolean sync;
 
+    /** Whether the journal faults cycle-file pages in ahead of the appender ({@link JournalPretoucher}). */
+    @Param({"true", "false"})
+    public boolean pretouch;
+
     private Path directory;
     private Journal journal;
     private ByteBuffer payload;
@@ -52,6 +57,7 @@ public class JournalAppendBenchmark
     @Setup(Level.Trial)
     public void setUp() throws IOException
     {
+        System.setProperty(JournalPretoucher.ENABLED_PROP_NAME, Boolean.toString(pretouch));
         directory = Files.createTempDirectory("journal-bench");
         journal = Journal.open(JournalConfig.builder(directory).build());
         payload = BlockData.directBuffer(ENTRY_BYTES);
