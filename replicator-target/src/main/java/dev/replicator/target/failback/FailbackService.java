@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,6 +39,11 @@ public final class FailbackService
 {
     private static final Logger LOG = LoggerFactory.getLogger(FailbackService.class);
     private static final int FRAME_FLUSH_BYTES = 1 << 20;
+    /**
+     * FAILBACK_DATA frames sent before waiting for the primary's ack of the oldest: its fsync of one
+     * frame overlaps the reading and sending of the next (one frame at a time waited a full fsync each).
+     */
+    private static final int WINDOW_FRAMES = 4;
     private static final int MAX_PASSES = 8;
 
     private final FailoverService failover;
@@ -324,6 +330,8 @@ public final class FailbackService
         private final ProgressListener progress;
         private final DataFrameEncoder encoder = new DataFrameEncoder(
             FrameDescriptor.MAX_FRAME_LENGTH, FrameDescriptor.MAX_PLAIN_BYTES_PER_FRAME);
+        /** Seqs of frames sent and not yet acknowledged, oldest first. */
+        private final ArrayDeque<Long> inflight = new ArrayDeque<>();
         private long blocksToPrimary;
         private long wireBytes;
 
@@ -382,6 +390,7 @@ public final class FailbackService
                 }
             }
             flush(store, seq);
+            awaitAll();
             if (progress != null)
             {
                 progress.onProgress(done * specs.get(0).blockSize(), total * specs.get(0).blockSize());
@@ -401,9 +410,23 @@ public final class FailbackService
             final ByteBuffer frame = encoder.finish(MessageType.FAILBACK_DATA, epoch);
             wireBytes += frame.remaining();
             final long frameSeq = encoder.lastSeq();
+            if (inflight.size() == WINDOW_FRAMES)
+            {
+                peer.awaitAck(inflight.pollFirst());
+            }
             peer.send(frame);
-            peer.awaitAck(frameSeq);
+            inflight.addLast(frameSeq);
             encoder.begin();
+        }
+
+        /** Waits until the primary has made every frame sent so far durable. */
+        private void awaitAll() throws IOException
+        {
+            if (!inflight.isEmpty())
+            {
+                peer.awaitAck(inflight.peekLast());
+                inflight.clear();
+            }
         }
     }
 }
