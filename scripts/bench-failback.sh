@@ -109,7 +109,10 @@ state.dir = agent-state
 volume.disk0.path = primary.img
 volume.disk0.block.size = $BLOCK
 capture = scan
-scan.interval.ms = 1000
+# No periodic scans: a scan of a big volume holds the capture lock for its whole length (see
+# docs/PERFORMANCE.md). The startup scan does the initial sync and, after the kill, finds the
+# unshipped writes.
+scan.interval.ms = 3600000
 CONF
 start_target() { "$R" target run --config target.conf >> target.log 2>&1 & TARGET_PID=$!; wait_for 60 "$R" status; }
 start_agent() { "$R" agent run --config agent.conf >> agent.log 2>&1 & AGENT_PID=$!; }
@@ -124,9 +127,7 @@ wait_for 900 "$R" checkpoint --group fb --label initial-sync
 say "the target goes away; the primary writes $UNSHIPPED blocks it cannot ship; the agent is killed -9"
 kill "$TARGET_PID"; wait "$TARGET_PID" 2>/dev/null || true; TARGET_PID=""
 overwrite primary.img "$UNSHIPPED" 21
-SCANS=$("$R" agent status --config agent.conf --json | json_field scans)
-journaled() { [ "$("$R" agent status --config agent.conf --json | json_field scans)" -ge $((SCANS + 2)) ]; }
-wait_for 300 journaled
+# The returning agent's startup scan journals them: its unshipped tail at failback.
 kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 
 say "failover to the latest image; ${CHANGE_PERCENT}% of the recovery volume's blocks are overwritten"
