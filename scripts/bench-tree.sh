@@ -7,6 +7,8 @@
 # counted by the same TCP relay in front of each receiver.
 # Usage: scripts/bench-tree.sh [FILES]   (default 100000)
 set -euo pipefail
+# A lab benchmark on 127.0.0.1: plaintext (see docs/SECURITY.md; scripts/bench-tls.sh prices TLS).
+export REPLICATOR_INSECURE="${REPLICATOR_INSECURE:-1}"
 FILES=${1:-100000}
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 R="$ROOT/scripts/replicator"

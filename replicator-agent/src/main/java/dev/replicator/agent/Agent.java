@@ -388,6 +388,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         return endpoint == null ? -1 : endpoint.port();
     }
 
+    /** The target's durable seq as last acknowledged: cheap, for callers that poll it (benchmarks). */
+    public long ackedSeq()
+    {
+        return ackedSeq;
+    }
+
     private void writeStatus()
     {
         try

@@ -41,7 +41,8 @@ import java.util.concurrent.CountDownLatch;
         Replicator.FailoverCommand.class,
         Replicator.FailbackCommand.class,
         Replicator.VerifyCommand.class,
-        CertsCommand.class
+        CertsCommand.class,
+        BenchWorkloadCommand.class
     })
 public final class Replicator implements Callable<Integer>
 {

@@ -7,9 +7,9 @@ import java.util.Random;
  * Block contents for the codec benchmarks, the same bytes in every run: each filler takes a seed.
  * Buffers are direct, page-aligned and touched before use.
  */
-final class BlockData
+public final class BlockData
 {
-    static final int PAGE_BYTES = 4096;
+    public static final int PAGE_BYTES = 4096;
 
     /**
      * Common English words. Picked at random (seeded) they make prose that LZ4 compresses to
@@ -36,7 +36,7 @@ final class BlockData
      * {@link ByteBuffer#allocateDirect} zeroes the memory, so every page is touched once here and
      * not first in a measured operation.
      */
-    static ByteBuffer directBuffer(final int bytes)
+    public static ByteBuffer directBuffer(final int bytes)
     {
         final int rounded = (bytes + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES;
         final ByteBuffer aligned = ByteBuffer.allocateDirect(rounded + PAGE_BYTES).alignedSlice(PAGE_BYTES);
@@ -44,7 +44,7 @@ final class BlockData
     }
 
     /** Incompressible bytes: LZ4 finds no matches and the codec sends the block raw. */
-    static void fillRandom(final ByteBuffer buffer, final long seed)
+    public static void fillRandom(final ByteBuffer buffer, final long seed)
     {
         final Random random = new Random(seed);
         final byte[] bytes = new byte[buffer.capacity()];
@@ -53,7 +53,7 @@ final class BlockData
     }
 
     /** Pseudo-English ASCII: sentences of 4 to 16 words, a line break after about every sixth. */
-    static void fillText(final ByteBuffer buffer, final long seed)
+    public static void fillText(final ByteBuffer buffer, final long seed)
     {
         final Random random = new Random(seed);
         final StringBuilder text = new StringBuilder(buffer.capacity() + 64);
@@ -83,8 +83,27 @@ final class BlockData
     }
 
     /** All zero: what {@link #directBuffer} returns, written again so the intent is explicit. */
-    static void fillZero(final ByteBuffer buffer)
+    public static void fillZero(final ByteBuffer buffer)
     {
         buffer.duplicate().clear().put(new byte[buffer.capacity()]);
+    }
+
+    /**
+     * Mixed compressibility, block by block of {@code blockBytes}: random, text, text, zero in turn
+     * (a quarter incompressible, half about 2:1, a quarter empty), as a volume of mixed files holds.
+     */
+    public static void fillMixed(final ByteBuffer buffer, final int blockBytes, final long seed)
+    {
+        final ByteBuffer block = directBuffer(blockBytes);
+        for (int i = 0; i < buffer.capacity() / blockBytes; i++)
+        {
+            switch (i % 4)
+            {
+                case 0 -> fillRandom(block, seed + i);
+                case 1, 2 -> fillText(block, seed + i);
+                default -> fillZero(block);
+            }
+            buffer.duplicate().clear().position(i * blockBytes).put(block.duplicate().clear());
+        }
     }
 }

@@ -238,8 +238,10 @@ public final class DemotedPrimary
     }
 
     /**
-     * Fresh fingerprints straight from the volume. They also become the table's entries: after a
-     * verified failback this content is exactly what the target holds.
+     * Fresh fingerprints straight from the volume; they also become the table's entries: after a
+     * verified failback this content is exactly what the target holds. A {@code stored} request is
+     * answered from the table: the startup scan made it match the volume, and every failback write
+     * updated it after the write was durable.
      */
     static long[] fingerprints(final List<CaptureVolume> volumes, final Messages.FingerprintRequest request)
         throws IOException
@@ -254,6 +256,15 @@ public final class DemotedPrimary
             request.firstBlock() + request.count() > blockCount)
         {
             throw new ProtocolException("fingerprints requested for blocks outside the volume");
+        }
+        if (request.stored())
+        {
+            final long[] stored = new long[request.count()];
+            for (int i = 0; i < stored.length; i++)
+            {
+                stored[i] = volume.scanner().table().get(request.firstBlock() + i);
+            }
+            return stored;
         }
         return fingerprintRange(volume, request.firstBlock(), request.count(), true);
     }

@@ -60,6 +60,11 @@ public final class Journal implements AutoCloseable
     private volatile long firstRetainedSeq;
     private volatile boolean closed;
     private int appenderCycle = Integer.MIN_VALUE;
+    /** Under appendLock: the current cycle file, and where the last entry ended in it. */
+    private Path appenderCycleFile;
+    private long appendEndPosition;
+    /** Under appendLock: started by the first append (a journal only read starts no thread). */
+    private JournalPretoucher pretoucher;
 
     private Journal(
         final JournalConfig config,
@@ -340,6 +345,7 @@ public final class Journal implements AutoCloseable
                     JournalEntryDescriptor.encodeHeader(
                         appendHeader, seq, timestampMs, firstBlock, length, volumeIndex, JournalEntryDescriptor.TYPE_WRITE);
                     JournalEntryDescriptor.write(dc.wire().bytes(), appendHeader, appendCrc, src, srcOffset, length);
+                    appendEndPosition = dc.wire().bytes().writePosition();
                 }
                 catch (final RuntimeException | Error ex)
                 {
@@ -429,6 +435,7 @@ public final class Journal implements AutoCloseable
                         appendHeader, seq, timestampMs, flags, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
                     JournalEntryDescriptor.write(
                         dc.wire().bytes(), appendHeader, appendCrc, ByteBuffer.wrap(labelBytes), 0, labelBytes.length);
+                    appendEndPosition = dc.wire().bytes().writePosition();
                 }
                 catch (final RuntimeException | Error ex)
                 {
@@ -455,13 +462,22 @@ public final class Journal implements AutoCloseable
             appenderCycle = cycle;
             try
             {
-                syncer.onCycleFile(appender.currentFile().toPath());
+                appenderCycleFile = appender.currentFile().toPath();
+                syncer.onCycleFile(appenderCycleFile);
             }
             catch (final IOException ex)
             {
                 throw new JournalException("journal queue " + queueDirectory + ": appended seq " + seq +
                     " but cannot track its cycle file for sync: " + ex, ex);
             }
+        }
+        if (pretoucher == null && JournalPretoucher.enabled())
+        {
+            pretoucher = new JournalPretoucher(meta.journalId());
+        }
+        if (pretoucher != null)
+        {
+            pretoucher.onAppended(appenderCycleFile, appendEndPosition);
         }
     }
 
@@ -717,6 +733,10 @@ public final class Journal implements AutoCloseable
     private void closeQuietly()
     {
         RuntimeException failure = null;
+        if (pretoucher != null)
+        {
+            pretoucher.close();
+        }
         try
         {
             syncer.close();

@@ -28,6 +28,7 @@ public final class FrameChannel implements Closeable
     private final OutputStream out;
     private final Frame frame = new Frame();
     private final byte[] lengthField = new byte[Integer.BYTES];
+    private final byte[] peekHeader = new byte[FrameDescriptor.HEADER_LENGTH];
     private final String peer;
     private ByteBuffer receiveBuffer = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer controlBuffer = ByteBuffer.allocate(FrameDescriptor.MAX_FRAME_LENGTH)
@@ -95,6 +96,29 @@ public final class FrameChannel implements Closeable
         Frames.verify(receiveBuffer, length);
         frame.wrap(receiveBuffer, length);
         return frame;
+    }
+
+    /**
+     * Whether the next frame's header has already arrived (buffered here or in the socket) and says
+     * {@code type}: a {@link #read()} would not wait for the peer to send it. Never blocks; consumes
+     * nothing. A receiver uses it to take frames that are already waiting into one group commit.
+     */
+    public boolean hasBufferedFrame(final MessageType type) throws IOException
+    {
+        if (in.available() < FrameDescriptor.HEADER_LENGTH)
+        {
+            return false;
+        }
+        in.mark(FrameDescriptor.HEADER_LENGTH);
+        try
+        {
+            final int n = in.readNBytes(peekHeader, 0, FrameDescriptor.HEADER_LENGTH);
+            return n == FrameDescriptor.HEADER_LENGTH && peekHeader[FrameDescriptor.TYPE_OFFSET] == type.code();
+        }
+        finally
+        {
+            in.reset();
+        }
     }
 
     private void readWithin(final byte[] array, final int offset, final int count, final int frameLength)

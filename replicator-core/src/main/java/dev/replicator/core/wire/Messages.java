@@ -170,8 +170,17 @@ public final class Messages
     {
     }
 
-    public record FingerprintRequest(int volumeIndex, long firstBlock, int count)
+    /**
+     * Fingerprints of a range of the primary's volume: read fresh from the volume, or, with
+     * {@code stored}, from its fingerprint table (what the startup scan and failback writes recorded;
+     * no volume read). An older peer that omits {@code stored} asks for fresh ones.
+     */
+    public record FingerprintRequest(int volumeIndex, long firstBlock, int count, boolean stored)
     {
+        public FingerprintRequest(final int volumeIndex, final long firstBlock, final int count)
+        {
+            this(volumeIndex, firstBlock, count, false);
+        }
     }
 
     /** Failback is complete: the agent is primary again at {@code epoch}; its new journal starts after baseSeq. */

@@ -27,15 +27,25 @@ final class FailbackPeer
         this.epoch = epoch;
     }
 
-    /** Fingerprints of blocks [first, first + count) of the primary's volume. */
+    /** Fingerprints of blocks [first, first + count) of the primary's volume, read fresh from it. */
     long[] fingerprints(final int volumeIndex, final long firstBlock, final long count) throws IOException
+    {
+        return fingerprints(volumeIndex, firstBlock, count, false);
+    }
+
+    /**
+     * Fingerprints of blocks [first, first + count) of the primary's volume: fresh from the volume, or
+     * with {@code stored} from its fingerprint table (no volume read on the primary).
+     */
+    long[] fingerprints(final int volumeIndex, final long firstBlock, final long count, final boolean stored)
+        throws IOException
     {
         final long[] result = new long[(int)count];
         for (long done = 0; done < count; done += FingerprintsCodec.MAX_COUNT)
         {
             final int n = (int)Math.min(FingerprintsCodec.MAX_COUNT, count - done);
             link.channel().send(MessageType.FINGERPRINT_REQUEST, epoch, 0,
-                new Messages.FingerprintRequest(volumeIndex, firstBlock + done, n));
+                new Messages.FingerprintRequest(volumeIndex, firstBlock + done, n, stored));
             final AgentLink.Reply reply = await(AgentLink.Reply.Kind.FINGERPRINTS);
             if (reply.volumeIndex() != volumeIndex || reply.firstBlock() != firstBlock + done ||
                 reply.fingerprints().length != n)
