@@ -328,6 +328,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
     }
 
+    /** Scan-mode capture (its figures, and a test hook to keep a scan running). */
+    public ScanCapture scanCapture()
+    {
+        return scanCapture;
+    }
+
     /** Tree volume capture (empty when the group has none). */
     public TreeCapture treeCapture()
     {

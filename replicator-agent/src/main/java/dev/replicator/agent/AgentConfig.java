@@ -657,6 +657,12 @@ public final class AgentConfig
             return this;
         }
 
+        public Builder heartbeatIntervalMs(final int heartbeatIntervalMs)
+        {
+            this.heartbeatIntervalMs = heartbeatIntervalMs;
+            return this;
+        }
+
         public Builder windowFrames(final int windowFrames)
         {
             this.windowFrames = windowFrames;

@@ -13,17 +13,22 @@ import java.util.function.LongSupplier;
  * match the fresh table and never travel). A checkpoint follows each scan that found changes, and
  * every requested one.
  *
- * <p>Thread-safe: scans, checkpoints and pauses are serialised on this object.
+ * <p>Thread-safe: scans, checkpoints and pauses are serialised on a private lock. {@link #resume()}
+ * and the figures never take it: a scan of a big volume takes seconds, and the shipper's session
+ * thread (welcome, heartbeat stats) must never wait for one, or the target's read deadline closes
+ * the session and the agent reconnects over and over.
  */
 public final class ScanCapture
 {
     private final ChangeLog changeLog;
     private final List<CaptureVolume> volumes;
-    private boolean paused;
-    private long scans;
-    private long lastScanChangedBlocks;
-    private long lastScanEndMs;
-    private long lastCheckpointSeq;
+    private final Object scanLock = new Object();
+    private volatile boolean paused;
+    private volatile long scans;
+    private volatile long lastScanChangedBlocks;
+    private volatile long lastScanEndMs;
+    private volatile long lastCheckpointSeq;
+    private volatile Runnable scanStartHook;
 
     public ScanCapture(final ChangeLog changeLog, final List<CaptureVolume> volumes)
     {
@@ -37,7 +42,7 @@ public final class ScanCapture
      * @param label the checkpoint's label; null for a periodic scan (checkpoint only if changed).
      * @return the checkpoint's seq, or -1 if none was taken (no change, or capture is paused).
      */
-    public synchronized long scanAndCheckpoint(final String label) throws IOException
+    public long scanAndCheckpoint(final String label) throws IOException
     {
         return scanAndCheckpoint(label, () -> 0);
     }
@@ -46,12 +51,25 @@ public final class ScanCapture
      * As {@link #scanAndCheckpoint(String)}; {@code flagsAfterScan} is asked, once the scan has
      * journaled what changed, for the checkpoint's flags (whether the application was quiesced throughout).
      */
-    public synchronized long scanAndCheckpoint(final String label, final LongSupplier flagsAfterScan)
+    public long scanAndCheckpoint(final String label, final LongSupplier flagsAfterScan)
         throws IOException
+    {
+        synchronized (scanLock)
+        {
+            return scanAndCheckpointLocked(label, flagsAfterScan);
+        }
+    }
+
+    private long scanAndCheckpointLocked(final String label, final LongSupplier flagsAfterScan) throws IOException
     {
         if (paused)
         {
             return -1;
+        }
+        final Runnable hook = scanStartHook;
+        if (hook != null)
+        {
+            hook.run();
         }
         long changed = 0;
         for (final CaptureVolume volume : volumes)
@@ -75,37 +93,50 @@ public final class ScanCapture
     }
 
     /** Stops capture (a demoted primary must not journal what failback writes); waits for a running scan. */
-    public synchronized void pause()
+    public void pause()
     {
-        paused = true;
+        synchronized (scanLock)
+        {
+            paused = true;
+        }
     }
 
-    public synchronized void resume()
+    /**
+     * Lets the next scan capture again. Never waits: a running scan started unpaused (a paused one
+     * journals nothing), so there is nothing to wait for.
+     */
+    public void resume()
     {
         paused = false;
     }
 
-    public synchronized boolean isPaused()
+    /** Test hook: run inside every scan before the volumes are read (lets a test keep a scan running). */
+    public void scanStartHook(final Runnable hook)
+    {
+        scanStartHook = hook;
+    }
+
+    public boolean isPaused()
     {
         return paused;
     }
 
-    public synchronized long scans()
+    public long scans()
     {
         return scans;
     }
 
-    public synchronized long lastScanChangedBlocks()
+    public long lastScanChangedBlocks()
     {
         return lastScanChangedBlocks;
     }
 
-    public synchronized long lastScanEndMs()
+    public long lastScanEndMs()
     {
         return lastScanEndMs;
     }
 
-    public synchronized long lastCheckpointSeq()
+    public long lastCheckpointSeq()
     {
         return lastCheckpointSeq;
     }
