@@ -6,10 +6,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -20,6 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The target fails a group over on its own when the primary goes silent, and only then (child JVMs). */
 class AutoFailoverTest
 {
+    private static final String TRANSITIONS = "replicator_auto_transitions_total{group=\"g\",kind=\"";
+
     @TempDir
     Path dir;
 
@@ -32,17 +37,25 @@ class AutoFailoverTest
             final Path hookEnv = dir.resolve("hook.env");
             final Path hook = script("hook.sh", "env | grep -E '^(GROUP|IMAGE|EPOCH|RECOVERY_PATH|TRANSITION)=' | " +
                 "sort > " + hookEnv + "\nexit 0");
+            final int metricsPort = freePort();
             cluster.appendTargetConfig(
                 "group.g.auto.failover = on",
                 "group.g.auto.failover.silence.s = 3",
                 "group.g.auto.failover.to = " + recovery,
-                "group.g.auto.failover.hook = " + hook);
+                "group.g.auto.failover.hook = " + hook,
+                "metrics.listen = 127.0.0.1:" + metricsPort);
             cluster.startTarget();
             cluster.startAgent();
             LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 50, new Random(7));
             final String image = cluster.checkpoint("before");
             final String expected = sha256(cluster.volume);
+            final Map<String, Double> before = StatusAndMetricsTest.scrape(metricsPort);
+            assertThat(before.get("replicator_auto_failover_enabled{group=\"g\"}")).isEqualTo(1.0);
+            assertThat(before.get("replicator_auto_failover_primary_silent_seconds{group=\"g\"}")).isNotNull();
+            assertThat(before.get(TRANSITIONS + "FAILOVER\"}")).isEqualTo(0.0);
+            assertThat(before).doesNotContainKey("replicator_auto_last_transition_timestamp_seconds{group=\"g\"}");
 
+            final long killedAtMs = System.currentTimeMillis();
             cluster.killAgentHard();
             final long killedNs = System.nanoTime();
             // The transition record is written just after the recovery volume is ready.
@@ -64,6 +77,16 @@ class AutoFailoverTest
             assertThat(Files.readString(hookEnv)).contains("GROUP=g\n", "IMAGE=" + image + "\n", "EPOCH=2\n",
                 "RECOVERY_PATH=" + recovery + "\n", "TRANSITION=failover\n");
             assertThat(sha256(recovery)).as("the recovery volume is the checkpoint's image").isEqualTo(expected);
+            final Map<String, Double> after = StatusAndMetricsTest.scrape(metricsPort);
+            assertThat(after.get(TRANSITIONS + "FAILOVER\"}")).as("the hook's outcome is not a second one").isEqualTo(1.0);
+            assertThat(after.get(TRANSITIONS + "FAILOVER_BLOCKED\"}")).isEqualTo(0.0);
+            assertThat(after.get("replicator_auto_last_transition_epoch{group=\"g\"}")).isEqualTo(2.0);
+            assertThat(after.get("replicator_auto_last_transition_blocked{group=\"g\"}")).isEqualTo(0.0);
+            assertThat(after.get("replicator_auto_last_transition_timestamp_seconds{group=\"g\"}"))
+                .isBetween(killedAtMs / 1000.0, System.currentTimeMillis() / 1000.0);
+            assertThat(after.get("replicator_group_failed_over{group=\"g\"}")).isEqualTo(1.0);
+            assertThat(after).as("not replicating: no silence counted")
+                .doesNotContainKey("replicator_auto_failover_primary_silent_seconds{group=\"g\"}");
 
             // The old primary comes back: refused as demoted, it ships nothing.
             final long durable = group.get("durableSeq").asLong();
@@ -81,6 +104,10 @@ class AutoFailoverTest
             assertThat(again.get("role").asText()).isEqualTo("FAILED_OVER");
             assertThat(again.get("autoFailover").get("lastTransition").get("reason").asText())
                 .isEqualTo(transition.get("reason").asText());
+            final Map<String, Double> restarted = StatusAndMetricsTest.scrape(metricsPort);
+            assertThat(restarted.get("replicator_auto_last_transition_timestamp_seconds{group=\"g\"}"))
+                .isEqualTo(after.get("replicator_auto_last_transition_timestamp_seconds{group=\"g\"}"));
+            assertThat(restarted.get(TRANSITIONS + "FAILOVER\"}")).as("counted since the target started").isEqualTo(0.0);
         }
     }
 
@@ -172,6 +199,14 @@ class AutoFailoverTest
         catch (final IOException ex)
         {
             return "";
+        }
+    }
+
+    private static int freePort() throws IOException
+    {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
+        {
+            return socket.getLocalPort();
         }
     }
 

@@ -90,6 +90,9 @@ class StatusAndMetricsTest
             assertThat(targetMetrics.get("replicator_group_apply_seconds_count" + label))
                 .isEqualTo((double)g.path("appliedFrames").asLong()).isPositive();
             assertThat(targetMetrics.get("replicator_target_corrupt_frames_total")).isEqualTo(0.0);
+            assertThat(targetMetrics.get("replicator_auto_failover_enabled" + label)).isEqualTo(0.0);
+            assertThat(targetMetrics.get("replicator_auto_transitions_total{group=\"" + GROUP + "\",kind=\"FAILOVER\"}"))
+                .isEqualTo(0.0);
 
             final Map<String, Double> agentMetrics = scrape(agent.metricsPort());
             assertThat(agentMetrics.get("replicator_agent_acked_seq" + label)).isEqualTo((double)checkpointSeq);

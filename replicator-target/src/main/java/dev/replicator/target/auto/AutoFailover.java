@@ -22,8 +22,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Applies the groups' {@link AutoFailoverPolicy}: fails a group over on its own when its primary has
@@ -51,6 +53,8 @@ public final class AutoFailover implements AutoCloseable
     private final FailoverService failover;
     private final FailbackService failback;
     private final Map<String, Transition> lastTransitions = new ConcurrentHashMap<>();
+    /** group -> kind -> transitions recorded since the target started (metrics). */
+    private final Map<String, Map<String, AtomicLong>> transitionCounts = new ConcurrentHashMap<>();
     private final Map<String, Long> behindSinceNs = new HashMap<>();
     private final Map<String, Long> nextFailbackAttemptNs = new HashMap<>();
     private final Map<String, Long> nextFailoverAttemptNs = new HashMap<>();
@@ -106,6 +110,14 @@ public final class AutoFailover implements AutoCloseable
     }
 
     /** The last transition the policy made for the group (persisted), or null. */
+    /** Transitions of each kind (FAILOVER, FAILBACK, *_BLOCKED) recorded for {@code group} since the target started. */
+    public Map<String, Long> transitionCounts(final String group)
+    {
+        final Map<String, Long> counts = new TreeMap<>();
+        transitionCounts.getOrDefault(group, Map.of()).forEach((kind, count) -> counts.put(kind, count.get()));
+        return counts;
+    }
+
     public Transition lastTransition(final String group)
     {
         return lastTransitions.get(group);
@@ -380,7 +392,13 @@ public final class AutoFailover implements AutoCloseable
 
     private void record(final Group group, final Transition transition) throws IOException
     {
-        lastTransitions.put(group.name(), transition);
+        final Transition previous = lastTransitions.put(group.name(), transition);
+        // A hook's outcome re-records the same transition: counted once.
+        if (previous == null || previous.atMs() != transition.atMs() || !previous.kind().equals(transition.kind()))
+        {
+            transitionCounts.computeIfAbsent(group.name(), g -> new ConcurrentHashMap<>())
+                .computeIfAbsent(transition.kind(), k -> new AtomicLong()).incrementAndGet();
+        }
         transition.write(group.dir());
     }
 

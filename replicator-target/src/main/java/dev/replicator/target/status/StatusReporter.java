@@ -173,6 +173,7 @@ public final class StatusReporter
         final AutoFailoverStatus.TransitionStatus transition = last == null ? null :
             new AutoFailoverStatus.TransitionStatus(last.kind(), Instant.ofEpochMilli(last.atMs()).toString(),
                 last.epoch(), last.imageSeq(), last.reason(), last.hookExitCode(), last.hookOutcome());
-        return new AutoFailoverStatus(policy == null ? "off" : policy.describe(), silentMs, transition);
+        return new AutoFailoverStatus(policy == null ? "off" : policy.describe(), silentMs, transition,
+            auto.transitionCounts(group.name()));
     }
 }

@@ -13,6 +13,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Labels;
 
 import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +62,31 @@ public final class TargetMetrics
         StatusMetric.gauge("replicator_group_last_checkpoint_seq", "Seq of the newest image",
             g -> known(g.lastCheckpointSeq())),
         StatusMetric.gauge("replicator_group_last_checkpoint_age_seconds", "Age of the newest image",
-            g -> seconds(g.lastCheckpointAgeMs())));
+            g -> seconds(g.lastCheckpointAgeMs())),
+        StatusMetric.gauge("replicator_auto_failover_enabled", "1 while the group has an automatic failover policy",
+            g -> g.autoFailover() == null || "off".equals(g.autoFailover().policy()) ? 0 : 1),
+        StatusMetric.gauge("replicator_auto_failover_primary_silent_seconds",
+            "How long the primary has been silent, as the automatic failover policy counts it",
+            g -> g.autoFailover() == null || g.autoFailover().primarySilentMs() == null ? Double.NaN :
+                g.autoFailover().primarySilentMs() / 1000.0),
+        StatusMetric.gauge("replicator_auto_last_transition_timestamp_seconds",
+            "When the policy last acted or was blocked (Unix time; kept across restarts)",
+            g -> lastTransition(g) == null ? Double.NaN : Instant.parse(lastTransition(g).at()).toEpochMilli() / 1000.0),
+        StatusMetric.gauge("replicator_auto_last_transition_epoch", "The group's epoch after the last automatic transition",
+            g -> lastTransition(g) == null ? Double.NaN : lastTransition(g).epoch()),
+        StatusMetric.gauge("replicator_auto_last_transition_blocked",
+            "1 if the policy's last transition was blocked (no image, validation or hook failed)",
+            g -> lastTransition(g) == null ? Double.NaN : lastTransition(g).kind().endsWith("_BLOCKED") ? 1 : 0));
+
+    /** One row per group and transition kind: a labelled counter. */
+    private record TransitionCount(String group, String kind, long count)
+    {
+    }
+
+    private static final List<StatusMetric<TransitionCount>> TRANSITION_METRICS = List.of(
+        StatusMetric.counter("replicator_auto_transitions",
+            "Automatic transitions (kind: FAILOVER, FAILBACK, FAILOVER_BLOCKED, FAILBACK_BLOCKED) since the target started",
+            TransitionCount::count));
 
     private static final List<StatusMetric<TargetStatus>> TARGET_METRICS = List.of(
         StatusMetric.counter("replicator_target_corrupt_frames", "Frames refused by a check (and resent)",
@@ -77,6 +103,8 @@ public final class TargetMetrics
         final PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new StatusCollector<>(status::groups, g -> Labels.of("group", g.group()), GROUP_METRICS));
         registry.register(new StatusCollector<>(() -> List.of(status.report()), t -> Labels.EMPTY, TARGET_METRICS));
+        registry.register(new StatusCollector<>(() -> transitionCounts(status.groups()),
+            t -> Labels.of("group", t.group(), "kind", t.kind()), TRANSITION_METRICS));
         registry.register(new HistogramFamily("replicator_group_apply_seconds",
             "Time to make one data frame durable at the target (undo, replica, state fsyncs)", () ->
             {
@@ -88,6 +116,30 @@ public final class TargetMetrics
                 return byGroup;
             }));
         return MetricsEndpoint.start(listen, registry);
+    }
+
+    private static List<TransitionCount> transitionCounts(final List<GroupStatus> groups)
+    {
+        final List<TransitionCount> rows = new ArrayList<>();
+        for (final GroupStatus group : groups)
+        {
+            final AutoFailoverStatus auto = group.autoFailover();
+            // Every group, policy or not: an alert's increase() needs the 0 before the first transition.
+            if (auto != null)
+            {
+                for (final String kind : AutoFailoverStatus.KINDS)
+                {
+                    rows.add(new TransitionCount(group.group(), kind,
+                        auto.transitions() == null ? 0 : auto.transitions().getOrDefault(kind, 0L)));
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static AutoFailoverStatus.TransitionStatus lastTransition(final GroupStatus group)
+    {
+        return group.autoFailover() == null ? null : group.autoFailover().lastTransition();
     }
 
     private static double known(final long value)
