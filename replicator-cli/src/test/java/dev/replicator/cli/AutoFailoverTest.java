@@ -2,16 +2,22 @@ package dev.replicator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.replicator.core.test.Await;
+import dev.replicator.core.wire.FrameChannel;
+import dev.replicator.core.wire.Json;
+import dev.replicator.core.wire.MessageType;
+import dev.replicator.core.wire.Messages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -108,6 +114,81 @@ class AutoFailoverTest
             assertThat(restarted.get("replicator_auto_last_transition_timestamp_seconds{group=\"g\"}"))
                 .isEqualTo(after.get("replicator_auto_last_transition_timestamp_seconds{group=\"g\"}"));
             assertThat(restarted.get(TRANSITIONS + "FAILOVER\"}")).as("counted since the target started").isEqualTo(0.0);
+        }
+    }
+
+    /**
+     * max.lag.s: the primary stays connected and heartbeats a journal newer than anything the target
+     * holds. A real agent's heartbeat follows, on the same stream, every frame it covers (it is sent
+     * only when the shipper is idle), so this primary is played by the test: it says hello with the
+     * group's journal and heartbeats seq durable+100, shipping nothing.
+     */
+    @Test
+    void failsOverWhenTheTargetStaysBehindAConnectedPrimaryForMaxLag() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 8))
+        {
+            final Path recovery = dir.resolve("recovery.img");
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 600",
+                "group.g.auto.failover.max.lag.s = 2",
+                "group.g.auto.failover.to = " + recovery);
+            cluster.startTarget();
+            cluster.startAgent();
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 20, new Random(9));
+            final String image = cluster.checkpoint("before");
+            final String expected = sha256(cluster.volume);
+            cluster.killAgentHard();
+            final JsonNode before = status(cluster);
+            final long durable = before.get("durableSeq").asLong();
+            final long epoch = before.get("epoch").asLong();
+            final String journalId = journalId(dir);
+
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), cluster.port);
+                 FrameChannel channel = new FrameChannel(socket))
+            {
+                channel.send(MessageType.HELLO, epoch, 0, new Messages.Hello(Messages.PROTOCOL_VERSION, "g",
+                    "test-primary", journalId, epoch, durable + 100,
+                    List.of(new Messages.VolumeInfo("disk0", cluster.volumeBlocks * LoopbackCluster.BLOCK,
+                        LoopbackCluster.BLOCK))));
+                assertThat(channel.read().type()).isEqualTo(MessageType.WELCOME);
+                final long connectedNs = System.nanoTime();
+                await(() -> heartbeatThenCheck(channel, durable + 100, cluster), "the failover for lag");
+                final long afterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - connectedNs);
+                assertThat(afterMs).as("failover after the 2 s lag limit, not before").isBetween(1500L, 20_000L);
+            }
+            final JsonNode transition = status(cluster).get("autoFailover").get("lastTransition");
+            assertThat(transition.get("kind").asText()).isEqualTo("FAILOVER");
+            assertThat(transition.get("reason").asText()).contains("target behind the primary for")
+                .contains("primary at " + (durable + 100));
+            assertThat("g@" + transition.get("seq").asLong()).isEqualTo(image);
+            assertThat(sha256(recovery)).as("the recovery volume is the checkpoint's image").isEqualTo(expected);
+        }
+    }
+
+    /** Heartbeats as a primary at {@code seq} (no data); true once the group has failed over. */
+    private static boolean heartbeatThenCheck(final FrameChannel channel, final long seq, final LoopbackCluster cluster)
+    {
+        try
+        {
+            channel.send(MessageType.HEARTBEAT, 0, seq, null);
+        }
+        catch (final IOException ex)
+        {
+            // Fenced by the failover: the target closed the session.
+        }
+        final JsonNode group = status(cluster);
+        return "FAILED_OVER".equals(group.path("role").asText()) && group.path("autoFailover").has("lastTransition");
+    }
+
+    private static String journalId(final Path clusterDir) throws IOException
+    {
+        try (java.util.stream.Stream<Path> files = Files.walk(clusterDir))
+        {
+            final Path state = files.filter(p -> p.getFileName().toString().equals("group.json")).findFirst()
+                .orElseThrow(() -> new AssertionError("no group.json under " + clusterDir));
+            return Json.mapper().readTree(state.toFile()).get("journalId").asText();
         }
     }
 
