@@ -18,6 +18,10 @@ set -euo pipefail
 export REPLICATOR_INSECURE="${REPLICATOR_INSECURE:-1}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LAB_NAME=bench-failback
+LAB_SAY_FD=2
+# shellcheck source=lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
 R="$ROOT/scripts/replicator"
 GEN="$ROOT/scripts/bench/gen.py"
 SIZE_GIB=4
@@ -58,27 +62,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { printf '\n== %s\n' "$*" >&2; }
-fail() { echo "bench-failback: CHECK FAILED: $*" >&2; exit 1; }
-wait_for() {
-  local seconds=$1; shift
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${seconds}s waiting for: $*"
-    sleep 0.2
-  done
-}
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  fail "no free port"
-}
-json_field() { sed -n "s/.*\"$1\" *: *\([0-9-]*\).*/\1/p" | head -1; }
-now() { date +%s.%N; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # overwrite FILE COUNT SEED: COUNT distinct random blocks get random content (seeded).
 overwrite() {

@@ -19,6 +19,10 @@ set -euo pipefail
 export REPLICATOR_INSECURE="${REPLICATOR_INSECURE:-1}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LAB_NAME=bench
+LAB_SAY_FD=2
+# shellcheck source=lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
 R="$ROOT/scripts/replicator"
 GEN="$ROOT/scripts/bench/gen.py"
 MIB=512
@@ -59,17 +63,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { printf '\n== %s\n' "$*" >&2; }
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  echo "bench: no free port" >&2; exit 1
-}
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
-now() { date +%s.%N; }
 rss_mib() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$1/status"; }
 
 cd "$WORK"

@@ -12,6 +12,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LAB_NAME=demo
+# shellcheck source=lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
 R="$ROOT/scripts/replicator"
 SCENARIO=default
 KEEP=0
@@ -56,27 +59,8 @@ trap cleanup EXIT
 # default scenario makes a throwaway CA and runs everything over mutual TLS.
 export REPLICATOR_INSECURE=1
 
-say() { printf '\n== %s\n' "$*"; }
-fail() { echo "demo: CHECK FAILED: $*" >&2; exit 1; }
 
-# Wait until a command succeeds, at most $1 seconds.
-wait_for() {
-  local seconds=$1; shift
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${seconds}s waiting for: $*"
-    sleep 0.2
-  done
-}
 
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  fail "no free port found"
-}
 
 # write_run FILE FIRST_BLOCK COUNT KIND LOG: overwrite COUNT blocks; KIND random|text; log block indices.
 write_run() {
@@ -102,7 +86,5 @@ write_set() {
 }
 
 blocks_in() { sort -un "$@" | wc -l; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-json_field() { sed -n "s/.*\"$1\" *: *\([0-9-]*\).*/\1/p" | head -1; }
 
 source "$SCENARIO_FILE"

@@ -6,6 +6,7 @@ import dev.replicator.core.codec.BlockCodec;
 import dev.replicator.core.codec.Checksums;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalConfig;
+import dev.replicator.core.security.TlsSettings;
 import dev.replicator.core.volume.VolumeSpec;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -98,7 +99,10 @@ final class BenchWorkloadCommand implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
-        final AgentConfig agentConfig = AgentConfig.load(config);
+        // As 'agent run': the config's TLS material, else plaintext only with REPLICATOR_INSECURE=1.
+        final AgentConfig loaded = AgentConfig.load(config);
+        final AgentConfig agentConfig = loaded.withTls(loaded.tls().resolve(false, TlsSettings.insecureEnv(),
+            "tls.dir in " + config));
         if (initialSync)
         {
             return initialSync(agentConfig);

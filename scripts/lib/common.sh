@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/demo.sh and the benchmark scripts (sourced, not run).
+# The sourcing script sets LAB_NAME (its name in messages) and may set LAB_SAY_FD=2 to keep stdout
+# for its results.
+
+say() { printf '\n== %s\n' "$*" >&"${LAB_SAY_FD:-1}"; }
+fail() { echo "${LAB_NAME:-replicator}: CHECK FAILED: $*" >&2; exit 1; }
+
+# Wait until a command succeeds, at most $1 seconds.
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "timed out after ${seconds}s waiting for: $*"
+    sleep 0.2
+  done
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on (checked by trying to connect).
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+  fail "no free port found"
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# The first number of a JSON field, read from stdin: json_field durableSeq < status.json
+json_field() { sed -n "s/.*\"$1\" *: *\([0-9-]*\).*/\1/p" | head -1; }
+now() { date +%s.%N; }
