@@ -56,7 +56,7 @@ public final class Replicator implements Callable<Integer>
 
     static int run(final String... args)
     {
-        final CommandLine cli = new CommandLine(new Replicator());
+        final CommandLine cli = CommandTree.forArgs(args);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) ->
         {
             final PrintWriter err = commandLine.getErr();
