@@ -11,8 +11,17 @@
 #   Prints wall time, bytes on the wire (replicator's own count; rsync's --stats "Total bytes sent"
 #   plus "received") and the ratio; checks all sides identical by sha256 afterwards.
 #
-# Usage: scripts/bench-failback.sh [--size-gib N] [--change-percent P] [--unshipped-blocks N] [--keep]
+#   --recovery file    (default) failover copies the image to a plain file; the change is written to
+#                      that file directly (not captured: failback scans the recovery volume).
+#   --recovery export  instant recovery: `failover --latest --export nbd:PORT`; the change is written
+#                      through the NBD export (nbdcopy of a sparse file holding random data at exactly
+#                      the changed blocks), so the overlay records exactly the written set. The export
+#                      is copied out with nbdcopy before failback: the rsync source and the reference.
+#
+# Usage: scripts/bench-failback.sh [--size-gib N] [--change-percent P] [--unshipped-blocks N]
+#                                  [--recovery file|export] [--keep]
 # Last line: failback_s=... rsync_s=... rsync_b4096_s=... speedup=... wire_bytes=... changed_bytes=...
+#            ... recovery=file|export
 set -euo pipefail
 # A lab benchmark on 127.0.0.1: plaintext (see docs/SECURITY.md; scripts/bench-tls.sh prices TLS).
 export REPLICATOR_INSECURE="${REPLICATOR_INSECURE:-1}"
@@ -27,20 +36,29 @@ GEN="$ROOT/scripts/bench/gen.py"
 SIZE_GIB=4
 CHANGE_PERCENT=1
 UNSHIPPED=512
+RECOVERY=file
 KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-gib) SIZE_GIB="${2:?}"; shift 2 ;;
     --change-percent) CHANGE_PERCENT="${2:?}"; shift 2 ;;
     --unshipped-blocks) UNSHIPPED="${2:?}"; shift 2 ;;
+    --recovery) RECOVERY="${2:?}"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench-failback: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 for n in "$SIZE_GIB" "$CHANGE_PERCENT" "$UNSHIPPED"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench-failback: '$n' is not a positive whole number" >&2; exit 2; }
 done
+case "$RECOVERY" in
+  file) ;;
+  export) for t in nbdcopy nbdinfo; do
+            command -v "$t" >/dev/null || { echo "bench-failback: $t is not installed (scripts/install-test-tools.sh)" >&2; exit 1; }
+          done ;;
+  *) echo "bench-failback: --recovery must be 'file' or 'export', not '$RECOVERY'" >&2; exit 2 ;;
+esac
 command -v rsync >/dev/null || { echo "bench-failback: rsync is not installed (scripts/install-test-tools.sh)" >&2; exit 1; }
 
 BLOCK=4096
@@ -117,8 +135,25 @@ kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 
 say "failover to the latest image; ${CHANGE_PERCENT}% of the recovery volume's blocks are overwritten"
 start_target
-"$R" failover --group fb --latest --to "$WORK/recovery.img" >/dev/null
-overwrite recovery.img $((BLOCKS * CHANGE_PERCENT / 100)) 31
+if [ "$RECOVERY" = file ]; then
+  "$R" failover --group fb --latest --to "$WORK/recovery.img" >/dev/null
+  overwrite recovery.img $((BLOCKS * CHANGE_PERCENT / 100)) 31
+else
+  NBD_PORT=$(free_port)
+  RECOVERY_URI="nbd://127.0.0.1:$NBD_PORT/disk0"
+  "$R" failover --group fb --latest --export "nbd:$NBD_PORT" >/dev/null
+  wait_for 60 nbdinfo --size "$RECOVERY_URI"
+  # The same blocks and bytes as file mode, in a sparse file: nbdcopy copies only its data extents
+  # (4 KiB-aligned on ext4) to the export, so exactly the changed blocks are written over NBD.
+  truncate -s $((BLOCKS * BLOCK)) changes.img
+  overwrite changes.img $((BLOCKS * CHANGE_PERCENT / 100)) 31
+  start=$(now)
+  nbdcopy --destination-is-zero changes.img "$RECOVERY_URI"
+  echo "change written through the export in $(echo "$(now) - $start" | bc) s"
+  start=$(now)
+  nbdcopy "$RECOVERY_URI" recovery.img
+  echo "export copied out in $(echo "$(now) - $start" | bc) s"
+fi
 CHANGED_BLOCKS=$(python3 - <<'PY'
 n = 0
 with open("primary.img", "rb") as a, open("recovery.img", "rb") as b:
@@ -166,6 +201,11 @@ FAILBACK_S=$(echo "$(now) - $start" | bc)
 WIRE_BYTES=$(json_field wireBytes < failback.json)
 SHIPPED=$(json_field blocksShipped < failback.json)
 echo "failback: $FAILBACK_S s, $SHIPPED blocks, $WIRE_BYTES bytes on the wire"
+if [ "$RECOVERY" = export ]; then
+  WRITTEN=$(json_field writtenOnRecovery < failback.json)
+  [ "$WRITTEN" = $((BLOCKS * CHANGE_PERCENT / 100)) ] ||
+    fail "failback counted $WRITTEN blocks written on the export, nbdcopy wrote $((BLOCKS * CHANGE_PERCENT / 100))"
+fi
 
 say "rsync --inplace --no-whole-file (default block size), then with -B 4096"
 start=$(now)
@@ -182,6 +222,7 @@ echo "rsync -B 4096: $RSYNC_B_S s, $RSYNC_B_WIRE bytes on the wire"
 
 say "verifying: primary, recovery volume and both rsync copies identical"
 kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+# In export mode recovery.img is the export as it was before failback (nbdcopy above).
 RECOVERY_SHA=$(sha recovery.img)
 [ "$(sha primary.img)" = "$RECOVERY_SHA" ] || fail "primary and recovery volume differ after failback"
 [ "$(sha rsyncd/default.img)" = "$RECOVERY_SHA" ] || fail "rsync's copy differs from the recovery volume"
@@ -193,4 +234,4 @@ SPEEDUP_B=$(echo "scale=2; $RSYNC_B_S / $FAILBACK_S" | bc)
 WIRE_OVER=$(echo "scale=4; $WIRE_BYTES / $CHANGED_BYTES" | bc)
 printf 'failback %.2f s vs rsync %.2f s (%sx), rsync -B 4096 %.2f s (%sx); wire bytes %s = %s x changed (rsync %s, -B 4096 %s)\n' \
   "$FAILBACK_S" "$RSYNC_S" "$SPEEDUP" "$RSYNC_B_S" "$SPEEDUP_B" "$WIRE_BYTES" "$WIRE_OVER" "$RSYNC_WIRE" "$RSYNC_B_WIRE"
-echo "failback_s=$(printf %.2f "$FAILBACK_S") rsync_s=$(printf %.2f "$RSYNC_S") rsync_b4096_s=$(printf %.2f "$RSYNC_B_S") speedup=$SPEEDUP speedup_b4096=$SPEEDUP_B wire_bytes=$WIRE_BYTES changed_bytes=$CHANGED_BYTES wire_over_changed=$WIRE_OVER rsync_wire_bytes=$RSYNC_WIRE rsync_b4096_wire_bytes=$RSYNC_B_WIRE size_gib=$SIZE_GIB"
+echo "failback_s=$(printf %.2f "$FAILBACK_S") rsync_s=$(printf %.2f "$RSYNC_S") rsync_b4096_s=$(printf %.2f "$RSYNC_B_S") speedup=$SPEEDUP speedup_b4096=$SPEEDUP_B wire_bytes=$WIRE_BYTES changed_bytes=$CHANGED_BYTES wire_over_changed=$WIRE_OVER rsync_wire_bytes=$RSYNC_WIRE rsync_b4096_wire_bytes=$RSYNC_B_WIRE size_gib=$SIZE_GIB recovery=$RECOVERY"

@@ -45,6 +45,8 @@ public final class FailbackService
      */
     private static final int WINDOW_FRAMES = 4;
     private static final int MAX_PASSES = 8;
+    /** Blocks of the recovery side fingerprinted per call during verification. */
+    private static final int VERIFY_RUN_BLOCKS = 65_536;
 
     private final FailoverService failover;
 
@@ -298,11 +300,19 @@ public final class FailbackService
         final ByteBuffer block = ByteBuffer.allocateDirect(spec.blockSize());
         final BlockBitmap bad = new BlockBitmap();
         final long[] primary = peer.fingerprints(v, 0, spec.blockCount(), true);
-        for (long b = 0; b < spec.blockCount(); b++)
+        // In runs: an export's overlay is read a chunk per call, not a block per call.
+        final long[] recovery = new long[(int)Math.min(VERIFY_RUN_BLOCKS, spec.blockCount())];
+        for (long first = 0; first < spec.blockCount(); first += recovery.length)
         {
-            if (primary[(int)b] != tracker.fingerprint(v, b))
+            final long[] run = first + recovery.length <= spec.blockCount() ?
+                recovery : new long[(int)(spec.blockCount() - first)];
+            tracker.fingerprints(v, first, run);
+            for (int i = 0; i < run.length; i++)
             {
-                bad.set(b);
+                if (primary[(int)(first + i)] != run[i])
+                {
+                    bad.set(first + i);
+                }
             }
         }
         final BlockBitmap.Cursor cursor = shipped.cursor();

@@ -25,6 +25,18 @@ public interface RecoveryVolumes extends Closeable
     /** xxHash64 of a recovery block (as of the last scan, for scanned volumes). */
     long fingerprint(int index, long block) throws IOException;
 
+    /**
+     * xxHash64 of blocks {@code firstBlock .. firstBlock + dst.length - 1} of volume {@code index} into
+     * {@code dst}; what {@link #fingerprint(int, long)} gives for each, which is what this default does.
+     */
+    default void fingerprints(final int index, final long firstBlock, final long[] dst) throws IOException
+    {
+        for (int i = 0; i < dst.length; i++)
+        {
+            dst[i] = fingerprint(index, firstBlock + i);
+        }
+    }
+
     /** Reads whole blocks of volume {@code index} from {@code firstBlock} into {@code dst}, advancing it. */
     void readBlocks(int index, long firstBlock, ByteBuffer dst) throws IOException;
 

@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -98,6 +99,86 @@ class OverlayRecoveryTest
 
             recovery.close();
             assertThat(events).containsExactly("server closed");
+        }
+    }
+
+    @Test
+    void fingerprintsInRunsEqualTheBlocksReadThroughTheOverlay() throws IOException
+    {
+        final long seed = System.nanoTime();
+        System.out.println("OverlayRecoveryTest.fingerprintsInRuns seed=" + seed);
+        final Random random = new Random(seed);
+        // Over two chunks' worth, so runs cross chunk boundaries.
+        final int blocks = 2 * OverlayRecovery.FINGERPRINT_CHUNK_BYTES / BLOCK + 37;
+        final List<VolumeSpec> specs = List.of(new VolumeSpec("data", dir.resolve("a"), (long)blocks * BLOCK, BLOCK));
+        final byte[] model = new byte[blocks * BLOCK];
+        try (ImageStore store = ImageStore.open(dir.resolve("group"), specs))
+        {
+            long seq = 0;
+            for (int i = 0; i < 200; i++)
+            {
+                final int b = random.nextInt(blocks);
+                final byte[] data = new byte[BLOCK];
+                random.nextBytes(data);
+                store.applyBlock(++seq, 0, b, ByteBuffer.wrap(data));
+                System.arraycopy(data, 0, model, b * BLOCK, BLOCK);
+            }
+            store.commit(seq);
+            store.addCheckpoint(++seq, System.currentTimeMillis(), "image");
+            store.commit(seq);
+
+            final Map<String, NbdBackend> served = new LinkedHashMap<>();
+            final NbdExporter exporter = (host, port, backends) ->
+            {
+                served.putAll(backends);
+                return new NbdExporter.Served()
+                {
+                    @Override
+                    public int port()
+                    {
+                        return 10809;
+                    }
+
+                    @Override
+                    public void close()
+                    {
+                    }
+                };
+            };
+            final OverlayRecovery recovery =
+                OverlayRecovery.create("g", store, seq, Files.createDirectories(dir.resolve("failover")));
+            recovery.serve(exporter, "127.0.0.1", 10809);
+            for (int i = 0; i < 300; i++)
+            {
+                final int b = random.nextInt(blocks - 3);
+                final int count = 1 + random.nextInt(3);
+                if (random.nextInt(5) == 0)
+                {
+                    served.get("data").writeZeroes((long)b * BLOCK, (long)count * BLOCK, false);
+                    Arrays.fill(model, b * BLOCK, (b + count) * BLOCK, (byte)0);
+                }
+                else
+                {
+                    final byte[] data = new byte[count * BLOCK];
+                    random.nextBytes(data);
+                    served.get("data").write((long)b * BLOCK, ByteBuffer.wrap(data), false);
+                    System.arraycopy(data, 0, model, b * BLOCK, data.length);
+                }
+            }
+
+            final long[] whole = new long[blocks];
+            recovery.fingerprints(0, 0, whole);
+            for (int b = 0; b < blocks; b++)
+            {
+                final long expected = Checksums.xxHash64(model, b * BLOCK, BLOCK);
+                assertThat(whole[b]).as("block %d (seed %d)", b, seed).isEqualTo(expected);
+                assertThat(recovery.fingerprint(0, b)).as("block %d (seed %d)", b, seed).isEqualTo(expected);
+            }
+            final int first = 1 + random.nextInt(blocks / 2);
+            final long[] run = new long[blocks - first];
+            recovery.fingerprints(0, first, run);
+            assertThat(run).isEqualTo(Arrays.copyOfRange(whole, first, blocks));
+            recovery.close();
         }
     }
 
