@@ -171,24 +171,9 @@ CHANGED_BYTES=$((CHANGED_BLOCKS * BLOCK))
 echo "blocks differing between the primary and the recovery volume: $CHANGED_BLOCKS ($CHANGED_BYTES bytes)"
 
 say "identical copies of the primary's volume on an rsync daemon on 127.0.0.1"
-RPORT=$(free_port)
-mkdir -p rsyncd
-cat > rsyncd.conf <<CONF
-port = $RPORT
-address = 127.0.0.1
-use chroot = no
-pid file = $WORK/rsyncd.pid
-log file = $WORK/rsyncd.log
-[bench]
-  path = $WORK/rsyncd
-  read only = no
-  uid = root
-  gid = root
-CONF
+start_rsyncd
 cp primary.img rsyncd/default.img
 cp primary.img rsyncd/b4096.img
-rsync --daemon --no-detach --config="$WORK/rsyncd.conf" & RSYNCD_PID=$!
-until rsync "rsync://127.0.0.1:$RPORT/" >/dev/null 2>&1; do sleep 0.1; done
 
 say "replicator failback --execute"
 start_agent

@@ -115,22 +115,7 @@ LAG=$(workload lag --pattern RANDOM4K --data MIXED --mib "$MIB" --rate-mb-s "$RA
 echo "lag:      $LAG"
 
 say "initial sync against rsync to an rsync daemon on 127.0.0.1 (${SYNC_MIB} MiB volumes)"
-RPORT=$(free_port)
-mkdir -p rsyncd
-cat > rsyncd.conf <<CONF
-port = $RPORT
-address = 127.0.0.1
-use chroot = no
-pid file = $WORK/rsyncd.pid
-log file = $WORK/rsyncd.log
-[bench]
-  path = $WORK/rsyncd
-  read only = no
-  uid = root
-  gid = root
-CONF
-rsync --daemon --no-detach --config="$WORK/rsyncd.conf" & RSYNCD_PID=$!
-until rsync "rsync://127.0.0.1:$RPORT/" >/dev/null 2>&1; do sleep 0.1; done
+start_rsyncd
 SYNC_KV=""
 for kind in random text halfzero; do
   python3 "$GEN" "$kind" "sync-$kind.img" "$SYNC_MIB" 7

@@ -30,3 +30,24 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # The first number of a JSON field, read from stdin: json_field durableSeq < status.json
 json_field() { sed -n "s/.*\"$1\" *: *\([0-9-]*\).*/\1/p" | head -1; }
 now() { date +%s.%N; }
+
+# An rsync daemon on 127.0.0.1 serving module "bench" = $WORK/rsyncd (the benchmarks' baseline).
+# Sets RPORT and RSYNCD_PID (the caller's cleanup kills it).
+start_rsyncd() {
+  RPORT=$(free_port)
+  mkdir -p "$WORK/rsyncd"
+  cat > "$WORK/rsyncd.conf" <<CONF
+port = $RPORT
+address = 127.0.0.1
+use chroot = no
+pid file = $WORK/rsyncd.pid
+log file = $WORK/rsyncd.log
+[bench]
+  path = $WORK/rsyncd
+  read only = no
+  uid = root
+  gid = root
+CONF
+  rsync --daemon --no-detach --config="$WORK/rsyncd.conf" & RSYNCD_PID=$!
+  wait_for 30 rsync "rsync://127.0.0.1:$RPORT/"
+}

@@ -338,27 +338,8 @@ public final class Journal implements AutoCloseable
             ensureOpen();
             final long seq = lastSeq + 1;
             final long timestampMs = timeProvider.currentTimeMillis();
-            try (DocumentContext dc = appender.writingDocument())
-            {
-                try
-                {
-                    JournalEntryDescriptor.encodeHeader(
-                        appendHeader, seq, timestampMs, firstBlock, length, volumeIndex, JournalEntryDescriptor.TYPE_WRITE);
-                    JournalEntryDescriptor.write(dc.wire().bytes(), appendHeader, appendCrc, src, srcOffset, length);
-                    appendEndPosition = dc.wire().bytes().writePosition();
-                }
-                catch (final RuntimeException | Error ex)
-                {
-                    dc.rollbackOnClose();
-                    throw ex;
-                }
-            }
-            catch (final RuntimeException ex)
-            {
-                throw appendFailed(seq, ex);
-            }
-            onAppended(seq);
-            return seq;
+            return appendEntry(
+                seq, timestampMs, firstBlock, length, volumeIndex, JournalEntryDescriptor.TYPE_WRITE, src, srcOffset);
         }
     }
 
@@ -379,26 +360,7 @@ public final class Journal implements AutoCloseable
             ensureOpen();
             final long seq = lastSeq + 1;
             final long timestampMs = timeProvider.currentTimeMillis();
-            try (DocumentContext dc = appender.writingDocument())
-            {
-                try
-                {
-                    JournalEntryDescriptor.encodeHeader(
-                        appendHeader, seq, timestampMs, 0, length, treeIndex, JournalEntryDescriptor.TYPE_TREE);
-                    JournalEntryDescriptor.write(dc.wire().bytes(), appendHeader, appendCrc, src, srcOffset, length);
-                }
-                catch (final RuntimeException | Error ex)
-                {
-                    dc.rollbackOnClose();
-                    throw ex;
-                }
-            }
-            catch (final RuntimeException ex)
-            {
-                throw appendFailed(seq, ex);
-            }
-            onAppended(seq);
-            return seq;
+            return appendEntry(seq, timestampMs, 0, length, treeIndex, JournalEntryDescriptor.TYPE_TREE, src, srcOffset);
         }
     }
 
@@ -427,29 +389,46 @@ public final class Journal implements AutoCloseable
         {
             ensureOpen();
             final long seq = lastSeq + 1;
-            try (DocumentContext dc = appender.writingDocument())
-            {
-                try
-                {
-                    JournalEntryDescriptor.encodeHeader(
-                        appendHeader, seq, timestampMs, flags, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT);
-                    JournalEntryDescriptor.write(
-                        dc.wire().bytes(), appendHeader, appendCrc, ByteBuffer.wrap(labelBytes), 0, labelBytes.length);
-                    appendEndPosition = dc.wire().bytes().writePosition();
-                }
-                catch (final RuntimeException | Error ex)
-                {
-                    dc.rollbackOnClose();
-                    throw ex;
-                }
-            }
-            catch (final RuntimeException ex)
-            {
-                throw appendFailed(seq, ex);
-            }
-            onAppended(seq);
-            return seq;
+            return appendEntry(seq, timestampMs, flags, labelBytes.length, 0, JournalEntryDescriptor.TYPE_CHECKPOINT,
+                ByteBuffer.wrap(labelBytes), 0);
         }
+    }
+
+    /**
+     * Writes one entry (header, payload, CRC) as one Chronicle document, or none: a failure rolls
+     * the document back. Called under appendLock with {@code seq = lastSeq + 1}.
+     */
+    private long appendEntry(
+        final long seq,
+        final long timestampMs,
+        final long firstBlockOrFlags,
+        final int length,
+        final int volumeIndex,
+        final byte type,
+        final ByteBuffer src,
+        final int srcOffset)
+    {
+        try (DocumentContext dc = appender.writingDocument())
+        {
+            try
+            {
+                JournalEntryDescriptor.encodeHeader(
+                    appendHeader, seq, timestampMs, firstBlockOrFlags, length, volumeIndex, type);
+                JournalEntryDescriptor.write(dc.wire().bytes(), appendHeader, appendCrc, src, srcOffset, length);
+                appendEndPosition = dc.wire().bytes().writePosition();
+            }
+            catch (final RuntimeException | Error ex)
+            {
+                dc.rollbackOnClose();
+                throw ex;
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            throw appendFailed(seq, ex);
+        }
+        onAppended(seq);
+        return seq;
     }
 
     /** Called under appendLock once the entry with {@code seq} is complete in the queue. */
