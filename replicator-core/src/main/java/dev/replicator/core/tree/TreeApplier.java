@@ -1,6 +1,7 @@
 package dev.replicator.core.tree;
 
 import dev.replicator.core.io.AtomicFiles;
+import dev.replicator.core.io.NativeFiles;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -35,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TreeApplier implements AutoCloseable
 {
+    /** Dirty files and directories from which one syncfs costs less than an fsync each. */
+    static final int SYNCFS_FROM = 64;
+
     /** I/O-bound fsyncs, shared by every applier of the process. */
     private static final ExecutorService SYNCERS = Executors.newFixedThreadPool(16, runnable ->
     {
@@ -203,11 +207,19 @@ public final class TreeApplier implements AutoCloseable
     /**
      * Makes everything applied since the last sync durable. The fsyncs run in parallel: each is a
      * journal commit of the file system, and concurrent ones share commits (a frame of small files
-     * otherwise costs one commit per file).
+     * otherwise costs one commit per file). From {@link #SYNCFS_FROM} paths on, one {@code syncfs} of
+     * the file system replaces them: a frame of an initial sync holds thousands of small files.
      */
     public void sync() throws IOException
     {
         closeOpen();
+        if (dirtyFiles.size() + dirtyDirs.size() >= SYNCFS_FROM && NativeFiles.available())
+        {
+            NativeFiles.syncFileSystem(root);
+            dirtyFiles.clear();
+            dirtyDirs.clear();
+            return;
+        }
         final List<Path> files = new ArrayList<>();
         final List<Path> dirs = new ArrayList<>();
         for (final String file : dirtyFiles)

@@ -1,6 +1,7 @@
 package dev.replicator.core.tree;
 
 import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.io.NativeFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -45,6 +46,10 @@ public final class TreeScanner
 {
     /** Data per WRITE op: well under the journal's largest entry. */
     public static final int DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
+    /** How many small files ahead of the one being read are already being read by the kernel. */
+    private static final int READ_AHEAD_FILES = 64;
+    /** Larger files get the kernel's own sequential read-ahead; a hint for a sparse one would fill its holes. */
+    private static final long READ_AHEAD_MAX_FILE_BYTES = 1 << 20;
     static final String MOVE_PREFIX = ".replicator-move-";
 
     private final int maxWriteBytes;
@@ -53,6 +58,9 @@ public final class TreeScanner
     private long dataBytes;
     private long filesRead;
     private long lastReadSize;
+    private ByteBuffer zeros;
+    private int zeroHashLength = -1;
+    private long zeroHashValue;
 
     public TreeScanner(final int maxWriteBytes)
     {
@@ -212,11 +220,22 @@ public final class TreeScanner
             }
         }
 
+        final List<Path> toRead = new ArrayList<>();
+        for (final String path : files)
+        {
+            final FileStat stat = current.get(path);
+            if (!unchanged(next.get(path), stat, index.blockSize()) && stat.size() <= READ_AHEAD_MAX_FILE_BYTES)
+            {
+                toRead.add(root.resolve(path));
+            }
+        }
+        int advised = 0;
+        int read = 0;
         for (final String path : files)
         {
             final FileStat stat = current.get(path);
             final TreeEntry known = next.get(path);
-            if (known.sameContentAs(stat) && known.blockHashes().length == blocks(stat.size(), index.blockSize()))
+            if (unchanged(known, stat, index.blockSize()))
             {
                 if (!known.sameAttributesAs(stat))
                 {
@@ -224,6 +243,15 @@ public final class TreeScanner
                     next.put(path, TreeEntry.of(stat, known.blockHashes()));
                 }
                 continue;
+            }
+            if (stat.size() <= READ_AHEAD_MAX_FILE_BYTES)
+            {
+                // Small files read cold cost a disk round trip each: keep the next ones already on their way.
+                read++;
+                for (; advised < toRead.size() && advised < read + READ_AHEAD_FILES; advised++)
+                {
+                    NativeFiles.adviseWillNeed(toRead.get(advised));
+                }
             }
             final long[] hashes = sendChangedBlocks(root.resolve(path), path, known, stat, index.blockSize(), sink);
             if (hashes == null)
@@ -259,6 +287,11 @@ public final class TreeScanner
         old.putAll(next);
     }
 
+    private static boolean unchanged(final TreeEntry known, final FileStat stat, final int blockSize)
+    {
+        return known.sameContentAs(stat) && known.blockHashes().length == blocks(stat.size(), blockSize);
+    }
+
     private void emitSetattr(final TreeOpSink sink, final String path, final FileStat stat) throws IOException
     {
         emit(sink, TreeOp.setattr(path, stat.mode(), stat.uid(), stat.gid(), stat.mtimeNs()));
@@ -289,7 +322,8 @@ public final class TreeScanner
             emit(sink, TreeOp.truncate(path, 0));
             oldSize = 0;
         }
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+            NativeFiles.DataSeeker seeker = NativeFiles.dataSeeker(file))
         {
             final long size = channel.size();
             lastReadSize = size;
@@ -300,11 +334,22 @@ public final class TreeScanner
             final int blockCount = blocks(size, blockSize);
             final long[] hashes = new long[blockCount];
             final int blocksPerRead = Math.max(1, maxWriteBytes / blockSize);
+            long nextData = -1;
             for (int first = 0; first < blockCount; first += blocksPerRead)
             {
                 final long position = (long)first * blockSize;
                 final int length = (int)Math.min((long)blocksPerRead * blockSize, size - position);
+                if (nextData < position)
+                {
+                    nextData = seeker.nextData(position);
+                }
+                // A hole reads as zeros: known without reading it (a sparse 4 GiB file is mostly holes).
+                final boolean hole = nextData >= position + length;
                 readBuffer.clear().limit(length);
+                if (hole)
+                {
+                    readBuffer.position(length);
+                }
                 while (readBuffer.hasRemaining())
                 {
                     if (channel.read(readBuffer, position + readBuffer.position()) < 0)
@@ -323,10 +368,10 @@ public final class TreeScanner
                         final int off = i * blockSize;
                         final int len = Math.min(blockSize, readBuffer.limit() - off);
                         final int block = first + i;
-                        hashes[block] = len <= 0 ? 0 : Checksums.xxHash64(readBuffer, off, len);
+                        hashes[block] = len <= 0 ? 0 : hole ? zeroHash(len) : Checksums.xxHash64(readBuffer, off, len);
                         final boolean hadBlock = block < oldHashes.length && (long)block * blockSize < oldSize;
                         changed = hadBlock ? oldHashes[block] != hashes[block] || (size != oldSize && (long)(block + 1) * blockSize > oldSize)
-                            : !isZero(readBuffer, off, Math.max(len, 0));
+                            : !hole && !isZero(readBuffer, off, Math.max(len, 0));
                     }
                     if (changed && runStart < 0)
                     {
@@ -339,7 +384,10 @@ public final class TreeScanner
                         if (to > from) // not when the file shrank while read: the next scan sees the new size
                         {
                             final byte[] data = new byte[to - from];
-                            readBuffer.get(from, data);
+                            if (!hole)
+                            {
+                                readBuffer.get(from, data);
+                            }
                             emit(sink, TreeOp.write(path, position + from, data));
                         }
                         runStart = -1;
@@ -352,6 +400,21 @@ public final class TreeScanner
         {
             return null;
         }
+    }
+
+    /** The fingerprint of {@code length} zero bytes (a block in a hole); the last length asked is kept. */
+    private long zeroHash(final int length)
+    {
+        if (length != zeroHashLength)
+        {
+            if (zeros == null || zeros.capacity() < length)
+            {
+                zeros = ByteBuffer.allocateDirect(length);
+            }
+            zeroHashValue = Checksums.xxHash64(zeros, 0, length);
+            zeroHashLength = length;
+        }
+        return zeroHashValue;
     }
 
     private static boolean isZero(final ByteBuffer buffer, final int offset, final int length)

@@ -56,6 +56,37 @@ class TreeScannerTest
     }
 
     @Test
+    void holesAreFingerprintedAsZerosWithoutBeingReadAndABlockThatBecameAHoleTravelsAsZeros() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        final Path replica = Files.createDirectory(dir.resolve("replica"));
+        final Path big = root.resolve("big.img");
+        try (RandomAccessFile file = new RandomAccessFile(big.toFile(), "rw"); TreeApplier applier = new TreeApplier(replica))
+        {
+            file.setLength(64L << 20);
+            file.seek(4L << 20);
+            file.write(random(3 << 20, 3));
+            file.seek((64L << 20) - 5000); // a partial last block beside a hole
+            file.write(random(100, 4));
+            scanner.scan(root, index, applier::apply);
+            assertThat(TreeDigest.of(replica)).isEqualTo(TreeDigest.of(root));
+
+            // The hole written with real zeros: same bytes, so the fingerprints read equal those assumed.
+            file.seek(20L << 20);
+            file.write(new byte[8 << 20]);
+            assertThat(scan(root)).extracting(TreeOp::kind).doesNotContain(TreeOp.Kind.WRITE);
+
+            // Data turned into a hole (shrink, then grow back): the replica must get the zeros.
+            file.setLength(5L << 20);
+            file.setLength(64L << 20);
+            scanner.scan(root, index, applier::apply);
+            assertThat(scanner.dataBytes()).as("the 2 MiB that became a hole, and the last block").isGreaterThanOrEqualTo(2L << 20);
+            applier.sync();
+            assertThat(TreeDigest.of(replica)).isEqualTo(TreeDigest.of(root));
+        }
+    }
+
+    @Test
     void renamedFilesAndDirectoriesAreNotResent() throws IOException
     {
         final Path root = Files.createDirectory(dir.resolve("root"));
