@@ -48,6 +48,8 @@ public final class TreeScanner
     public static final int DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
     /** How many small files ahead of the one being read are already being read by the kernel. */
     private static final int READ_AHEAD_FILES = 64;
+    /** Fingerprint granularity of files no larger than one volume block. */
+    static final int SMALL_FILE_BLOCK = 1024;
     /** Larger files get the kernel's own sequential read-ahead; a hint for a sparse one would fill its holes. */
     private static final long READ_AHEAD_MAX_FILE_BYTES = 1 << 20;
     static final String MOVE_PREFIX = ".replicator-move-";
@@ -289,7 +291,7 @@ public final class TreeScanner
 
     private static boolean unchanged(final TreeEntry known, final FileStat stat, final int blockSize)
     {
-        return known.sameContentAs(stat) && known.blockHashes().length == blocks(stat.size(), blockSize);
+        return known.sameContentAs(stat) && known.blockHashes().length == fileBlocks(stat.size(), blockSize);
     }
 
     private void emitSetattr(final TreeOpSink sink, final String path, final FileStat stat) throws IOException
@@ -310,11 +312,12 @@ public final class TreeScanner
      * or null if the file vanished.
      */
     private long[] sendChangedBlocks(
-        final Path file, final String path, final TreeEntry known, final FileStat stat, final int blockSize, final TreeOpSink sink)
+        final Path file, final String path, final TreeEntry known, final FileStat stat, final int volumeBlockSize,
+        final TreeOpSink sink)
         throws IOException
     {
         filesRead++;
-        final long[] oldHashes = known.blockHashes();
+        long[] oldHashes = known.blockHashes();
         long oldSize = known.size();
         if (oldSize < 0)
         {
@@ -327,6 +330,17 @@ public final class TreeScanner
         {
             final long size = channel.size();
             lastReadSize = size;
+            final int blockSize = fileBlockSize(size, volumeBlockSize);
+            if (oldSize > 0 && (fileBlockSize(oldSize, volumeBlockSize) != blockSize ||
+                oldHashes.length != fileBlocks(oldSize, volumeBlockSize)))
+            {
+                // The old fingerprints are of another granularity (the file crossed a volume block, or
+                // an index written before small files had their own): they cannot say which new blocks
+                // changed, and a zero block left unsent would keep old data. Send the file afresh.
+                emit(sink, TreeOp.truncate(path, 0));
+                oldSize = 0;
+                oldHashes = new long[0];
+            }
             if (size != oldSize)
             {
                 emit(sink, TreeOp.truncate(path, size));
@@ -440,6 +454,22 @@ public final class TreeScanner
     static int blocks(final long size, final int blockSize)
     {
         return (int)((size + blockSize - 1) / blockSize);
+    }
+
+    /**
+     * The fingerprinted block of a file of {@code size} bytes: a file that fits in one volume block is
+     * fingerprinted in {@link #SMALL_FILE_BLOCK} pieces, so a small edit of a small file (a mail, a
+     * config) sends about a kilobyte, not the file. Larger files use the volume's block size.
+     */
+    public static int fileBlockSize(final long size, final int volumeBlockSize)
+    {
+        return size <= volumeBlockSize ? Math.min(SMALL_FILE_BLOCK, volumeBlockSize) : volumeBlockSize;
+    }
+
+    /** How many fingerprints the index holds for a file of {@code size} bytes. */
+    public static int fileBlocks(final long size, final int volumeBlockSize)
+    {
+        return blocks(size, fileBlockSize(size, volumeBlockSize));
     }
 
     /** Where an entry is while deletes run: under the temporary name of its nearest moved ancestor. */

@@ -87,6 +87,43 @@ class TreeScannerTest
     }
 
     @Test
+    void aSmallEditOfASmallFileSendsAKilobyteAndFilesCrossingABlockStayExact() throws IOException
+    {
+        final TreeScanner scanner64k = new TreeScanner(TreeScanner.DEFAULT_MAX_WRITE_BYTES);
+        final TreeIndex index64k = new TreeIndex(64 * 1024);
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        final Path replica = Files.createDirectory(dir.resolve("replica"));
+        final Path mail = root.resolve("mail");
+        final Path log = root.resolve("log");
+        Files.write(mail, random(6000, 5));
+        Files.write(log, random(60_000, 6));
+        try (TreeApplier applier = new TreeApplier(replica); RandomAccessFile file = new RandomAccessFile(mail.toFile(), "rw"))
+        {
+            scanner64k.scan(root, index64k, applier::apply);
+
+            file.seek(1500); // 100 bytes inside the second kilobyte
+            file.write(random(100, 7));
+            scanner64k.scan(root, index64k, applier::apply);
+            assertThat(scanner64k.dataBytes()).as("one 1 KiB piece of a 6000-byte file").isEqualTo(1024);
+
+            // The log grows past one 64 KiB block (granularity changes), then shrinks back under it.
+            Files.write(log, random(100_000, 8), java.nio.file.StandardOpenOption.APPEND);
+            scanner64k.scan(root, index64k, applier::apply);
+            applier.sync();
+            assertThat(TreeDigest.of(replica)).isEqualTo(TreeDigest.of(root));
+            try (RandomAccessFile shrink = new RandomAccessFile(log.toFile(), "rw"))
+            {
+                shrink.setLength(30_000);
+                shrink.seek(100);
+                shrink.write(random(10, 9));
+            }
+            scanner64k.scan(root, index64k, applier::apply);
+            applier.sync();
+            assertThat(TreeDigest.of(replica)).isEqualTo(TreeDigest.of(root));
+        }
+    }
+
+    @Test
     void renamedFilesAndDirectoriesAreNotResent() throws IOException
     {
         final Path root = Files.createDirectory(dir.resolve("root"));
