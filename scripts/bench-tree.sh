@@ -2,7 +2,7 @@
 # Tree volumes against rsync (daemon on 127.0.0.1), same data, one run:
 #   1. initial sync of FILES small files (1-8 KiB), 2. 1% of them changed (100 bytes each),
 #   3. a 1 MiB change in a 4 GiB sparse file holding 256 MiB of data.
-# Time: wall clock until the copy is at the receiver (replicator: from the change until `checkpoint`
+# Time: wall clock until the copy is at the receiver (replicator: from the change made until `checkpoint`
 # returns, i.e. the target fsynced it; rsync: from its start until the client exits, no fsync). Bytes: both directions on the wire,
 # counted by the same TCP relay in front of each receiver.
 # Usage: scripts/bench-tree.sh [FILES]   (default 100000)
@@ -104,13 +104,15 @@ checkpoint() { until "$R" checkpoint --group bench --label "$1" >/dev/null 2>&1;
 
 declare -A T B
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
-# step NAME CHANGE: CHANGE the source; replicator is timed from the change (its watcher starts a
-# scan at once) to the checkpoint being durable; then rsync from its start to its exit.
+# step NAME CHANGE: CHANGE the source; replicator is timed from the moment the change is made (its
+# watcher may already be scanning) to the checkpoint being durable; then rsync from its start to its
+# exit. Neither side's time includes making the change.
 step() {
   local b0 t0 t1
   drop_caches
-  b0=$(count replicator.bytes); t0=$(now)
+  b0=$(count replicator.bytes)
   "$2"
+  t0=$(now)
   if [ "$1" = initial ]; then "$R" agent run --config agent.conf > agent.log 2>&1 & PIDS+=($!); fi
   checkpoint "$1"; t1=$(now)
   T[replicator-$1]=$(secs "$t0" "$t1"); B[replicator-$1]=$(( $(count replicator.bytes) - b0 ))

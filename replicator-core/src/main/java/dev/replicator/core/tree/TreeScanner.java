@@ -95,6 +95,8 @@ public final class TreeScanner
         dataBytes = 0;
         filesRead = 0;
         final TreeMap<String, FileStat> current = walk(root);
+        // Lookups by path go to hash maps: the ordered maps are for walking parents before children.
+        final Map<String, FileStat> currentByPath = new HashMap<>(current);
         final Map<String, TreeEntry> old = index.entries();
 
         final Map<Long, String> currentByInode = uniqueInodes(current, true);
@@ -110,13 +112,13 @@ public final class TreeScanner
         {
             final String path = e.getKey();
             final TreeEntry entry = e.getValue();
-            final FileStat now = current.get(path);
+            final FileStat now = currentByPath.get(path);
             if (now != null && now.inode() == entry.inode() && now.type() == entry.type() && movedAncestor(path, movedDirs) == null)
             {
                 continue;
             }
             final String newPath = oldByInode.containsKey(entry.inode()) ? currentByInode.get(entry.inode()) : null;
-            final FileStat there = newPath == null ? null : current.get(newPath);
+            final FileStat there = newPath == null ? null : currentByPath.get(newPath);
             if (there != null && there.type() == entry.type())
             {
                 if (!mapThroughMoves(path, movedDirs).equals(newPath))
@@ -157,7 +159,7 @@ public final class TreeScanner
         }
 
         // The new index: moved entries under their new paths, deleted ones gone.
-        final TreeMap<String, TreeEntry> next = new TreeMap<>(TreeIndex::compare);
+        final Map<String, TreeEntry> next = new HashMap<>(old.size() * 2);
         for (final Map.Entry<String, TreeEntry> e : old.entrySet())
         {
             final String newPath = destinationOf.get(e.getKey());
@@ -225,7 +227,7 @@ public final class TreeScanner
         final List<Path> toRead = new ArrayList<>();
         for (final String path : files)
         {
-            final FileStat stat = current.get(path);
+            final FileStat stat = currentByPath.get(path);
             if (!unchanged(next.get(path), stat, index.blockSize()) && stat.size() <= READ_AHEAD_MAX_FILE_BYTES)
             {
                 toRead.add(root.resolve(path));
@@ -235,7 +237,7 @@ public final class TreeScanner
         int read = 0;
         for (final String path : files)
         {
-            final FileStat stat = current.get(path);
+            final FileStat stat = currentByPath.get(path);
             final TreeEntry known = next.get(path);
             if (unchanged(known, stat, index.blockSize()))
             {
@@ -272,7 +274,7 @@ public final class TreeScanner
         final List<String> dirs = new ArrayList<>();
         for (final String dir : touchedDirs)
         {
-            final FileStat stat = current.get(dir);
+            final FileStat stat = currentByPath.get(dir);
             if (stat != null && stat.type() == TreeEntry.Type.DIRECTORY)
             {
                 dirs.add(dir);
@@ -281,7 +283,7 @@ public final class TreeScanner
         dirs.sort(Comparator.comparingInt(TreePaths::depth).reversed().thenComparing(Comparator.naturalOrder()));
         for (final String dir : dirs)
         {
-            final FileStat stat = current.get(dir);
+            final FileStat stat = currentByPath.get(dir);
             emitSetattr(sink, dir, stat);
             next.put(dir, TreeEntry.of(stat, null));
         }
