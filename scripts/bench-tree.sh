@@ -100,7 +100,11 @@ relay "$T_RELAY" "$T_PORT" replicator.bytes
 "$R" target run --config target.conf > target.log 2>&1 & PIDS+=($!)
 export REPLICATOR_TARGET="127.0.0.1:$T_PORT"
 until "$R" status >/dev/null 2>&1; do sleep 0.2; done
-checkpoint() { until "$R" checkpoint --group bench --label "$1" >/dev/null 2>&1; do sleep 0.2; done; }
+# Each admin command is a JVM start: poll the agent's log (cheap) for its connection, not the target.
+checkpoint() {
+  until grep -q "connected to target" agent.log 2>/dev/null; do sleep 0.05; done
+  until "$R" checkpoint --group bench --label "$1" >/dev/null 2>&1; do sleep 0.2; done
+}
 
 declare -A T B
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
