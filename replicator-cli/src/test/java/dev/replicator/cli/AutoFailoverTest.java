@@ -93,6 +93,9 @@ class AutoFailoverTest
             assertThat(after.get("replicator_group_failed_over{group=\"g\"}")).isEqualTo(1.0);
             assertThat(after).as("not replicating: no silence counted")
                 .doesNotContainKey("replicator_auto_failover_primary_silent_seconds{group=\"g\"}");
+            final java.util.Set<String> seen = new java.util.TreeSet<>(before.keySet());
+            seen.addAll(after.keySet());
+            StatusAndMetricsTest.assertMonitoringNamesExported(seen, name -> name.startsWith("replicator_auto_"));
 
             // The old primary comes back: refused as demoted, it ships nothing.
             final long durable = group.get("durableSeq").asLong();
