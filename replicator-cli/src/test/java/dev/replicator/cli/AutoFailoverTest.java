@@ -262,6 +262,72 @@ class AutoFailoverTest
         }
     }
 
+    @Test
+    void aHookThatHangsDelaysOnlyItsOwnGroup() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 8))
+        {
+            final Path started = dir.resolve("g-hook.started");
+            final Path release = dir.resolve("g-hook.release");
+            // The hook of group g runs until the test releases it (its timeout is far away).
+            final Path hook = script("hang.sh", "touch " + started + "\nwhile [ ! -f " + release + " ]; do sleep 0.1; done");
+            final Path volumeH = LoopbackCluster.sparseVolume(dir.resolve("h.img"), 4L << 20);
+            Files.writeString(dir.resolve("agent-h.conf"), cluster.agentConfig(volumeH, "agent-h-state")
+                .replace("group = g\n", "group = h\n").replace("agent.name = test-primary", "agent.name = h-primary"));
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 2",
+                "group.g.auto.failover.to = " + dir.resolve("g-recovery.img"),
+                "group.g.auto.failover.hook = " + hook,
+                "group.g.auto.failover.hook.timeout.s = 600",
+                "group.h.auto.failover = on",
+                "group.h.auto.failover.silence.s = 2",
+                "group.h.auto.failover.to = " + dir.resolve("h-recovery.img"));
+            cluster.startTarget();
+            cluster.startAgent();
+            try (dev.replicator.core.test.ChildJvm agentH = dev.replicator.core.test.ChildJvm.start(Replicator.class,
+                dir.resolve("logs-agent-h"), "agent", "run", "--config", dir.resolve("agent-h.conf").toString()))
+            {
+                LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 10, new Random(21));
+                LoopbackCluster.writeRandomRuns(volumeH, (4L << 20) / LoopbackCluster.BLOCK, 10, new Random(22));
+                cluster.checkpoint("g1");
+                await(() -> cluster.admin("checkpoint", "--group", "h", "--label", "h1").exitCode() == 0, "a checkpoint of h");
+
+                cluster.killAgentHard();
+                await(() -> Files.exists(started), "g's failover and its hook to start");
+                agentH.killHard();
+                await(() -> "FAILED_OVER".equals(groupStatus(cluster, "h").path("role").asText()), "h's automatic failover");
+                assertThat(groupStatus(cluster, "g").path("autoFailover").path("lastTransition").has("hookExitCode"))
+                    .as("g's hook is still running while h failed over").isFalse();
+            }
+            finally
+            {
+                Files.writeString(release, "");
+            }
+            await(() -> groupStatus(cluster, "g").path("autoFailover").path("lastTransition").has("hookExitCode"),
+                "g's hook to finish once released");
+        }
+    }
+
+    private static JsonNode groupStatus(final LoopbackCluster cluster, final String name)
+    {
+        try
+        {
+            for (final JsonNode group : cluster.json("status", "--json").path("groups"))
+            {
+                if (name.equals(group.path("group").asText()))
+                {
+                    return group;
+                }
+            }
+            return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
     private static JsonNode status(final LoopbackCluster cluster)
     {
         try

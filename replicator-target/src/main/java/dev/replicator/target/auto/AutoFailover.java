@@ -41,7 +41,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Fencing is {@link FailoverService#failover}'s epoch bump. Each transition is logged as one line and
  * persisted as the group's {@link Transition}.
  *
- * <p>One thread ({@code auto-failover}) evaluates every policy every {@value #TICK_MS} ms.
+ * <p>Each group with a policy has its own thread ({@code auto-failover-GROUP}) that evaluates it every
+ * {@value #TICK_MS} ms: a failover that copies a large volume, or a hook that runs to its timeout,
+ * delays only its own group's next check.
  */
 public final class AutoFailover implements AutoCloseable
 {
@@ -55,11 +57,12 @@ public final class AutoFailover implements AutoCloseable
     private final Map<String, Transition> lastTransitions = new ConcurrentHashMap<>();
     /** group -> kind -> transitions recorded since the target started (metrics). */
     private final Map<String, Map<String, AtomicLong>> transitionCounts = new ConcurrentHashMap<>();
-    private final Map<String, Long> behindSinceNs = new HashMap<>();
-    private final Map<String, Long> nextFailbackAttemptNs = new HashMap<>();
-    private final Map<String, Long> nextFailoverAttemptNs = new HashMap<>();
-    private final Map<String, String> lastBlocked = new HashMap<>();
-    private final Thread thread;
+    // Keyed by group; each key is touched only by its group's thread.
+    private final Map<String, Long> behindSinceNs = new ConcurrentHashMap<>();
+    private final Map<String, Long> nextFailbackAttemptNs = new ConcurrentHashMap<>();
+    private final Map<String, Long> nextFailoverAttemptNs = new ConcurrentHashMap<>();
+    private final Map<String, String> lastBlocked = new ConcurrentHashMap<>();
+    private final List<Thread> threads = new ArrayList<>();
     private volatile long listeningSinceNs;
     private volatile boolean running = true;
 
@@ -70,8 +73,12 @@ public final class AutoFailover implements AutoCloseable
         this.policies = Map.copyOf(policies);
         this.failover = failover;
         this.failback = failback;
-        this.thread = new Thread(this::run, "auto-failover");
-        thread.setDaemon(true);
+        for (final AutoFailoverPolicy policy : this.policies.values())
+        {
+            final Thread thread = new Thread(() -> run(policy), "auto-failover-" + policy.group());
+            thread.setDaemon(true);
+            threads.add(thread);
+        }
     }
 
     /** Call once the target listens: silence counts from now. Loads the persisted transitions. */
@@ -97,10 +104,7 @@ public final class AutoFailover implements AutoCloseable
         {
             LOG.info("group={} automatic failover {}", policy.group(), policy.describe());
         }
-        if (!policies.isEmpty())
-        {
-            thread.start();
-        }
+        threads.forEach(Thread::start);
     }
 
     /** The group's policy, or null when automatic failover is off for it. */
@@ -131,17 +135,13 @@ public final class AutoFailover implements AutoCloseable
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heardNs);
     }
 
-    private void run()
+    private void run(final AutoFailoverPolicy policy)
     {
         while (running)
         {
-            for (final AutoFailoverPolicy policy : policies.values())
+            final Group group = groups.get(policy.group());
+            if (group != null)
             {
-                final Group group = groups.get(policy.group());
-                if (group == null)
-                {
-                    continue;
-                }
                 try
                 {
                     if (group.state().role() == GroupRole.REPLICATING)
@@ -418,14 +418,19 @@ public final class AutoFailover implements AutoCloseable
     public void close()
     {
         running = false;
-        thread.interrupt();
-        try
+        threads.forEach(Thread::interrupt);
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (final Thread thread : threads)
         {
-            thread.join(10_000);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
+            try
+            {
+                thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime())));
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }
