@@ -45,7 +45,8 @@ public final class TreeScanner
 {
     /** Data per WRITE op: well under the journal's largest entry. */
     public static final int DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
-    static final String MOVE_PREFIX = ".replicator-move-";
+    /** Name prefix, at the root, of an entry between the two RENAMEs of a move. */
+    public static final String MOVE_PREFIX = ".replicator-move-";
 
     private final int maxWriteBytes;
     private final ByteBuffer readBuffer;
