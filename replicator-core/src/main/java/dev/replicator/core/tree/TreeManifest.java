@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -87,6 +88,35 @@ public final class TreeManifest
                 t.gid(), t.linkTarget(), t.blockHashes()));
         }
         return mapped;
+    }
+
+    /**
+     * Makes a scan against {@code source} read every file whose content {@code local} (a fresh
+     * manifest of the local tree, same inodes) says differs: such an entry keeps its size and
+     * fingerprints (so only differing blocks are sent) but gets an mtime no file has. Without it, a
+     * file changed on both sides within one mtime tick, to the same size, would pass the quick check.
+     */
+    public static void readWhereContentDiffers(final TreeIndex source, final TreeIndex local)
+    {
+        final Map<Long, TreeEntry> byInode = new HashMap<>();
+        for (final TreeEntry e : local.entries().values())
+        {
+            byInode.put(e.inode(), e);
+        }
+        for (final Map.Entry<String, TreeEntry> entry : source.entries().entrySet())
+        {
+            final TreeEntry e = entry.getValue();
+            if (e.type() != TreeEntry.Type.FILE)
+            {
+                continue;
+            }
+            final TreeEntry here = byInode.get(e.inode());
+            if (here == null || here.size() != e.size() || !Arrays.equals(here.blockHashes(), e.blockHashes()))
+            {
+                entry.setValue(new TreeEntry(e.type(), e.inode(), e.size(), Long.MIN_VALUE, e.mode(), e.uid(), e.gid(),
+                    e.linkTarget(), e.blockHashes()));
+            }
+        }
     }
 
     /** What differs between two manifests of copies of one tree. */

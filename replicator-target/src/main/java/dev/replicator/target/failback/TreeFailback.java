@@ -80,8 +80,9 @@ public final class TreeFailback
             for (int t = 0; t < sides.count(); t++)
             {
                 final TreeDeltaCounter counter = new TreeDeltaCounter(op -> { });
-                scan(sides.recoveryRoot(t), TreeManifest.withLocalIdentities(sides.primary(t), sides.failoverManifest(t)),
-                    counter);
+                final TreeIndex source = TreeManifest.withLocalIdentities(sides.primary(t), sides.failoverManifest(t));
+                TreeManifest.readWhereContentDiffers(source, sides.recoveryNow(t, source.blockSize()));
+                scan(sides.recoveryRoot(t), source, counter);
                 trees.add(counter.plan(sides.name(t)));
             }
             return plan(group, trees);
@@ -126,10 +127,9 @@ public final class TreeFailback
                     final TreeIndex primary = passes == 0 ? sides.primary(t) : sides.freshPrimary(t);
                     final TreeIndex replica = TreeManifest.refresh(sides.replicaRoot(t), sides.replicaManifest(t),
                         replicaWritten.get(t));
-                    final TreeIndex recovery = TreeManifest.refresh(sides.recoveryRoot(t), sides.failoverManifest(t),
-                        Set.of());
+                    final TreeIndex recovery = sides.recoveryNow(t, replica.blockSize());
                     final TreeIndex recoveryAtPrimaryBlocks = primary.blockSize() == recovery.blockSize() ? recovery :
-                        TreeManifest.take(sides.recoveryRoot(t), primary.blockSize());
+                        sides.recoveryNow(t, primary.blockSize());
                     final TreeManifest.Differences toPrimary =
                         TreeManifest.compare(primary, recoveryAtPrimaryBlocks, MISMATCHES_SHOWN);
                     final TreeManifest.Differences toReplica = TreeManifest.compare(replica, recovery, MISMATCHES_SHOWN);
@@ -151,12 +151,14 @@ public final class TreeFailback
                     final TreeIndex toPrimarySource = TreeManifest.withLocalIdentities(primary, identities.get(t));
                     if (!toPrimary.isEmpty())
                     {
+                        TreeManifest.readWhereContentDiffers(toPrimarySource, recoveryAtPrimaryBlocks);
                         scan(sides.recoveryRoot(t), toPrimarySource, counter);
                     }
                     trees.add(counter.plan(sides.name(t)));
                     if (!toReplica.isEmpty())
                     {
                         final TreeIndex toReplicaSource = TreeManifest.withLocalIdentities(replica, identities.get(t));
+                        TreeManifest.readWhereContentDiffers(toReplicaSource, recovery);
                         scan(sides.recoveryRoot(t), toReplicaSource, shipment.toReplica(t, replicaWritten.get(t)));
                         identities.set(t, toReplicaSource);
                     }
@@ -265,6 +267,7 @@ public final class TreeFailback
         private final List<TreeIndex> failoverManifests = new ArrayList<>();
         private final List<TreeIndex> replicaManifests = new ArrayList<>();
         private final List<TreeIndex> primaries = new ArrayList<>();
+        private final List<TreeIndex> recoveryAtOtherBlockSize = new ArrayList<>();
         private final FailbackPeer peer;
 
         private Sides(final List<String> names, final List<Path> recoveryRoots, final FailbackPeer peer)
@@ -291,6 +294,7 @@ public final class TreeFailback
                 sides.failoverManifests.add(TreeRecovery.load(TreeRecovery.recoveryManifest(dir, trees.names().get(t))));
                 sides.replicaManifests.add(TreeRecovery.load(TreeRecovery.replicaManifest(dir, trees.names().get(t))));
                 sides.primaries.add(sides.freshPrimary(t));
+                sides.recoveryAtOtherBlockSize.add(null);
             }
             return sides;
         }
@@ -329,6 +333,25 @@ public final class TreeFailback
         TreeIndex primary(final int t)
         {
             return primaries.get(t);
+        }
+
+        /**
+         * A fresh manifest of recovery tree {@code t} fingerprinted at {@code blockSize}: its failover
+         * manifest refreshed (files whose size or mtime changed since are read); at another block size
+         * (an agent's tree not at the default), the whole tree is read once, then refreshed.
+         */
+        TreeIndex recoveryNow(final int t, final int blockSize) throws IOException
+        {
+            if (blockSize == failoverManifests.get(t).blockSize())
+            {
+                return TreeManifest.refresh(recoveryRoots.get(t), failoverManifests.get(t), Set.of());
+            }
+            final TreeIndex previous = recoveryAtOtherBlockSize.get(t);
+            final TreeIndex now = previous == null || previous.blockSize() != blockSize ?
+                TreeManifest.take(recoveryRoots.get(t), blockSize) :
+                TreeManifest.refresh(recoveryRoots.get(t), previous, Set.of());
+            recoveryAtOtherBlockSize.set(t, now);
+            return now;
         }
 
         TreeIndex freshPrimary(final int t) throws IOException
