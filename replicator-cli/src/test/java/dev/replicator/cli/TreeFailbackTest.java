@@ -69,6 +69,9 @@ class TreeFailbackTest
             Files.writeString(share.resolve("mode.txt"), "chmod on the recovery side\n");
             Files.createDirectories(share.resolve("d1"));
             Files.writeString(share.resolve("d1/x"), "x\n");
+            Files.createDirectories(share.resolve("dirA/sub"));
+            Files.writeString(share.resolve("dirA/sub/y"), "moved with its directory\n");
+            Files.writeString(share.resolve("grow.bin"), "extended on the recovery side\n");
             cluster.startTarget();
             cluster.startAgent();
 
@@ -103,7 +106,18 @@ class TreeFailbackTest
             Files.move(recovery.resolve("moveme.bin"), recovery.resolve("d1/moved.bin"));
             Files.setPosixFilePermissions(recovery.resolve("mode.txt"), PosixFilePermissions.fromString("rw-------"));
             Files.createSymbolicLink(recovery.resolve("link"), Path.of("keep.txt"));
-            final long expectedBytes = created.length + inner.length + 2L * BLOCK;
+            Files.move(recovery.resolve("dirA"), recovery.resolve("dirB"));
+            try (RandomAccessFile raf = new RandomAccessFile(recovery.resolve("grow.bin").toFile(), "rw"))
+            {
+                raf.setLength(10L << 20); // a hole: no data travels
+            }
+            // The failover and the recovery side's writes survive a restart of the target.
+            cluster.stopTarget();
+            cluster.startTarget();
+            LoopbackCluster.await(() -> status(cluster).path("demotedPrimaryConnected").asBoolean(),
+                "the demoted primary to reconnect");
+            // Two blocks of big.bin, the new files, and grow.bin's old tail block (re-sent when a size changes).
+            final long expectedBytes = created.length + inner.length + 3L * BLOCK;
 
             final JsonNode plan = cluster.json("failback", "--group", GROUP, "--plan", "--json");
             final JsonNode tree = plan.get("trees").get(0);
@@ -111,15 +125,18 @@ class TreeFailbackTest
             assertThat(tree.get("filesCreated").asLong()).as(plan.toString()).isEqualTo(2);
             assertThat(tree.get("dirsCreated").asLong()).as(plan.toString()).isEqualTo(1);
             assertThat(tree.get("symlinksCreated").asLong()).as(plan.toString()).isEqualTo(1);
-            assertThat(tree.get("renamed").asLong()).as(plan.toString()).isEqualTo(1);
+            assertThat(tree.get("renamed").asLong()).as(plan.toString()).isEqualTo(2);
             assertThat(tree.get("deleted").asLong()).as("gone, after, unshipped: " + plan).isEqualTo(3);
-            assertThat(tree.get("filesChanged").asLong()).as("big.bin: " + plan).isEqualTo(1);
+            assertThat(tree.get("filesChanged").asLong()).as("big.bin, grow.bin: " + plan).isEqualTo(2);
             assertThat(tree.get("attributesOnly").asLong()).as("mode.txt (and d1): " + plan).isGreaterThanOrEqualTo(1);
-            assertThat(tree.get("bytes").asLong()).as("two blocks of big.bin and the new files: " + plan)
+            assertThat(tree.get("bytes").asLong()).as(plan.toString())
                 .isEqualTo(expectedBytes);
-            assertThat(tree.get("firstPaths").toString()).contains("renamed moveme.bin -> d1/moved.bin");
+            assertThat(tree.get("firstPaths").toString()).contains("renamed moveme.bin -> d1/moved.bin")
+                .contains("renamed dirA -> dirB");
 
             final JsonNode result = cluster.json("failback", "--group", GROUP, "--execute", "--json");
+            assertThat(result.get("passes").asInt()).as("one pass, then verified: " + result).isEqualTo(1);
+            assertThat(result.get("verifiedEntries").asLong()).isEqualTo(recovered(recovery));
             assertThat(result.get("dataBytesShipped").asLong()).as(result.toString()).isEqualTo(expectedBytes);
             assertThat(result.get("wireBytes").asLong()).as("not the big file, not the moved file: " + result)
                 .isLessThan(expectedBytes + 16 * 1024);
@@ -136,6 +153,11 @@ class TreeFailbackTest
             assertThat(exported.exitCode()).as(exported.err()).isZero();
             assertThat(digest(export)).isEqualTo(now);
         }
+    }
+
+    private static long recovered(final Path recovery) throws IOException
+    {
+        return digest(recovery).size();
     }
 
     private static void overwriteBlock(final Path file, final long block, final Random random) throws IOException

@@ -8,7 +8,6 @@ import dev.replicator.core.tree.TreeScanner;
 import dev.replicator.core.wire.DataFrameEncoder;
 import dev.replicator.core.wire.FrameDescriptor;
 import dev.replicator.core.wire.MessageType;
-import dev.replicator.core.wire.Messages;
 import dev.replicator.target.admin.AdminException;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.failover.TreeRecovery;
@@ -248,9 +247,9 @@ public final class TreeFailback
             throw AdminException.failed("group '" + state.name() + "' has no complete recovery trees; " +
                 "check the target log");
         }
+        // The block failback's report (journal tail bitmaps) is not needed: the tree manifest says it all.
         final AgentLink link = group.demoted();
-        final Messages.FailbackReport report = group.failbackReport();
-        if (link == null || link.isClosed() || report == null)
+        if (link == null || link.isClosed())
         {
             throw AdminException.failed("the primary agent of group '" + state.name() + "' is not connected; " +
                 "start it (replicator agent run --config FILE) and retry");
