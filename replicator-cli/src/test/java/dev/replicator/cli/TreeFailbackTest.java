@@ -81,6 +81,16 @@ class TreeFailbackTest
             Files.writeString(share.resolve("after.txt"), "after the image\n");
             cluster.checkpoint("b");
 
+            final Cli.Result early = cluster.admin("failback", "--group", GROUP, "--plan");
+            assertThat(early.exitCode()).as("nothing to fail back: " + early.err()).isEqualTo(2);
+            final Path busy = Files.createDirectories(dir.resolve("busy"));
+            Files.writeString(busy.resolve("file"), "in the way\n");
+            final Cli.Result refused = cluster.admin("failover", "--group", GROUP, "--image", image, "--to",
+                busy.toString());
+            assertThat(refused.exitCode()).isEqualTo(2);
+            assertThat(refused.err()).contains("not an empty directory");
+            assertThat(status(cluster).path("role").asText()).as("nothing changed").isEqualTo("REPLICATING");
+
             final Path recovery = dir.resolve("recovery");
             final Cli.Result failover = cluster.admin("failover", "--group", GROUP, "--image", image, "--to",
                 recovery.toString());
@@ -143,6 +153,10 @@ class TreeFailbackTest
             final TreeMap<String, String> recovered = digest(recovery);
             assertThat(digest(share)).as("primary = recovery tree (seed %d)", seed).isEqualTo(recovered);
             assertThat(status(cluster).path("role").asText()).isEqualTo("REPLICATING");
+            final Path older = dir.resolve("export-image");
+            final Cli.Result history = cluster.admin("images", "export", "--image", image, "--to", older.toString());
+            assertThat(history.exitCode()).as(history.err()).isZero();
+            assertThat(digest(older)).as("the failover image is still exact after failback").isEqualTo(atImage);
 
             // Forward replication resumes from the common state: a new change reaches a new image.
             Files.writeString(share.resolve("after-failback.txt"), "replicated again\n");
