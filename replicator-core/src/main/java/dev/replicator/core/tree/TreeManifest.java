@@ -72,17 +72,37 @@ public final class TreeManifest
      * {@code other} (a manifest of another copy of the tree, whose inodes mean nothing here) with
      * the identities of {@code local}: an entry whose path {@code local} holds with the same type
      * takes that entry's inode, so a scan of the local tree against the result sees a path moved
-     * locally as a move, not as a delete and a create; every other entry gets an inode no file has.
+     * locally as a move, not as a delete and a create. A file at a path {@code local} lacks whose
+     * content (size and fingerprints) equals a file {@code local} holds at a path the other copy lacks
+     * takes that file's inode too: the other copy moved it, and the scan moves it back without data.
+     * Every other entry gets an inode no file has.
      */
     public static TreeIndex withLocalIdentities(final TreeIndex other, final TreeIndex local)
     {
         final TreeIndex mapped = new TreeIndex(other.blockSize());
         mapped.coveredSeq(other.coveredSeq());
+        // A file the other copy moved: its old path is gone there, its content is at a path local lacks.
+        final Map<Content, TreeEntry> vacated = new HashMap<>();
+        if (other.blockSize() == local.blockSize())
+        {
+            for (final Map.Entry<String, TreeEntry> e : local.entries().entrySet())
+            {
+                final TreeEntry t = e.getValue();
+                if (t.type() == TreeEntry.Type.FILE && t.size() > 0 && !other.entries().containsKey(e.getKey()))
+                {
+                    vacated.putIfAbsent(new Content(t.size(), t.blockHashes()), t);
+                }
+            }
+        }
         long unmatched = Long.MIN_VALUE;
         for (final Map.Entry<String, TreeEntry> e : other.entries().entrySet())
         {
             final TreeEntry t = e.getValue();
-            final TreeEntry here = local.entries().get(e.getKey());
+            TreeEntry here = local.entries().get(e.getKey());
+            if (here == null && t.type() == TreeEntry.Type.FILE && t.size() > 0)
+            {
+                here = vacated.remove(new Content(t.size(), t.blockHashes()));
+            }
             final long inode = here != null && here.type() == t.type() ? here.inode() : unmatched++;
             mapped.entries().put(e.getKey(), new TreeEntry(t.type(), inode, t.size(), t.mtimeNs(), t.mode(), t.uid(),
                 t.gid(), t.linkTarget(), t.blockHashes()));
@@ -116,6 +136,28 @@ public final class TreeManifest
                 entry.setValue(new TreeEntry(e.type(), e.inode(), e.size(), Long.MIN_VALUE, e.mode(), e.uid(), e.gid(),
                     e.linkTarget(), e.blockHashes()));
             }
+        }
+    }
+
+    /** A file's content as a manifest knows it: equal keys, equal bytes (barring an xxHash64 collision). */
+    private record Content(long size, long[] hashes)
+    {
+        @Override
+        public boolean equals(final Object o)
+        {
+            return o instanceof Content c && c.size == size && Arrays.equals(c.hashes, hashes);
+        }
+
+        @Override
+        public int hashCode()
+        {
+            return Long.hashCode(size) * 31 + Arrays.hashCode(hashes);
+        }
+
+        @Override
+        public String toString()
+        {
+            return "Content[" + size + " bytes]";
         }
     }
 

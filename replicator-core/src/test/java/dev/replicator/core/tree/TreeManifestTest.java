@@ -85,6 +85,29 @@ class TreeManifestTest
             op.other().equals("moved.bin"));
     }
 
+    @Test
+    void aFileTheOtherCopyMovedIsMovedBackWithoutData() throws IOException
+    {
+        final Path local = Files.createDirectories(dir.resolve("local"));
+        final Path other = Files.createDirectories(dir.resolve("other"));
+        for (final Path root : List.of(local, other))
+        {
+            Files.write(root.resolve("a.bin"), randomBytes(5 * BLOCK, 6));
+            Files.setLastModifiedTime(root.resolve("a.bin"), FileTime.fromMillis(1_000_000));
+        }
+        Files.createDirectories(other.resolve("sub"));
+        Files.move(other.resolve("a.bin"), other.resolve("sub/b.bin"));
+
+        final TreeIndex source = TreeManifest.withLocalIdentities(TreeManifest.take(other, BLOCK),
+            TreeManifest.take(local, BLOCK));
+        final List<TreeOp> ops = new ArrayList<>();
+        new TreeScanner(TreeScanner.DEFAULT_MAX_WRITE_BYTES).scan(local, source, ops::add);
+
+        assertThat(ops).as(ops.toString()).noneMatch(op -> op.kind() == TreeOp.Kind.WRITE || op.kind() == TreeOp.Kind.CREATE);
+        assertThat(ops).anyMatch(op -> op.kind() == TreeOp.Kind.RENAME && op.other().equals("a.bin"));
+        assertThat(ops).anyMatch(op -> op.kind() == TreeOp.Kind.DELETE && op.path().equals("sub"));
+    }
+
     private static void overwrite(final Path file, final long at, final byte[] bytes) throws IOException
     {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
