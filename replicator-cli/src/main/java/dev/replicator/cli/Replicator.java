@@ -556,9 +556,9 @@ public final class Replicator implements Callable<Integer>
                     data.get("elapsedMs").asLong());
                 return 0;
             }
-            System.out.printf("failed over group %s to image %s at epoch %d: recovery volume %s (%d ms)%n",
+            System.out.printf("failed over group %s to image %s at epoch %d: recovery %s %s (%d ms)%n",
                 data.get("group").asText(), data.get("image").asText(), data.get("epoch").asLong(),
-                data.get("paths"), data.get("elapsedMs").asLong());
+                data.has("trees") ? "tree" : "volume", data.get("paths"), data.get("elapsedMs").asLong());
             return 0;
         }
     }

@@ -136,6 +136,7 @@ final class TreeExport
         node.put("image", new ImageId(group.name(), result.imageSeq()).toString());
         node.put("epoch", result.epoch());
         node.put("test", false);
+        node.put("trees", true);
         final ArrayNode out = node.putArray("paths");
         paths.forEach(p -> out.add(p.toString()));
         node.put("elapsedMs", System.currentTimeMillis() - startMs);
