@@ -142,6 +142,7 @@ say "failback plan, then execute"
 "$R" failback --group demo --execute --json > failback.json
 SHIPPED_BACK=$(json_field dataBytesShipped < failback.json)
 WIRE_BACK=$(json_field wireBytes < failback.json)
+FAILBACK_MS=$(json_field elapsedMs < failback.json)
 "$R" status
 
 say "verifying: the primary's tree equals the recovery tree (paths, types, modes, owners, mtimes, contents)"
@@ -162,7 +163,7 @@ echo "initial sync data bytes:       $INITIAL_BYTES"
 echo "change (1% + 1 MiB) bytes:     $CHANGE_BYTES (20 small files sent whole, plus 1 MiB of the 1 GiB file)"
 echo "changes while down, bytes:     $DOWN_BYTES (a move and a delete send no data)"
 echo "recovery big.img on disk:      ${SPARSE_KIB} KiB of 1 GiB (holes kept)"
-echo "failback data bytes:           $SHIPPED_BACK (expected $EXPECTED_BACK; $WIRE_BACK bytes on the wire)"
+echo "failback data bytes:           $SHIPPED_BACK (expected $EXPECTED_BACK; $WIRE_BACK bytes on the wire; $FAILBACK_MS ms)"
 [ "$CHANGE_BYTES" -lt $((3 * 1024 * 1024)) ] || fail "the change sent $CHANGE_BYTES bytes"
-echo "files=$FILES initial_bytes=$INITIAL_BYTES change_bytes=$CHANGE_BYTES down_bytes=$DOWN_BYTES shipped_back=$SHIPPED_BACK expected_back=$EXPECTED_BACK wire_back=$WIRE_BACK images_identical=true identical=true"
+echo "files=$FILES initial_bytes=$INITIAL_BYTES change_bytes=$CHANGE_BYTES down_bytes=$DOWN_BYTES shipped_back=$SHIPPED_BACK expected_back=$EXPECTED_BACK wire_back=$WIRE_BACK failback_ms=$FAILBACK_MS images_identical=true identical=true"
 echo "demo: OK"
