@@ -267,6 +267,7 @@ public final class TreeFailback
         private final List<TreeIndex> replicaManifests = new ArrayList<>();
         private final List<TreeIndex> primaries = new ArrayList<>();
         private final List<TreeIndex> recoveryAtOtherBlockSize = new ArrayList<>();
+        private final List<TreeIndex> recoveryLast = new ArrayList<>();
         private final FailbackPeer peer;
 
         private Sides(final List<String> names, final List<Path> recoveryRoots, final FailbackPeer peer)
@@ -294,6 +295,7 @@ public final class TreeFailback
                 sides.replicaManifests.add(TreeRecovery.load(TreeRecovery.replicaManifest(dir, trees.names().get(t))));
                 sides.primaries.add(sides.freshPrimary(t));
                 sides.recoveryAtOtherBlockSize.add(null);
+                sides.recoveryLast.add(null);
             }
             return sides;
         }
@@ -343,7 +345,11 @@ public final class TreeFailback
         {
             if (blockSize == failoverManifests.get(t).blockSize())
             {
-                return TreeManifest.refresh(recoveryRoots.get(t), failoverManifests.get(t), Set.of());
+                // From the last refresh, not the failover manifest: a file changed once is not read every pass.
+                final TreeIndex base = recoveryLast.get(t) == null ? failoverManifests.get(t) : recoveryLast.get(t);
+                final TreeIndex now = TreeManifest.refresh(recoveryRoots.get(t), base, Set.of());
+                recoveryLast.set(t, now);
+                return now;
             }
             final TreeIndex previous = recoveryAtOtherBlockSize.get(t);
             final TreeIndex now = previous == null || previous.blockSize() != blockSize ?
