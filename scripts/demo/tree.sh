@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The tree scenario (sourced by scripts/demo.sh): a directory replicated as a tree volume.
+# The tree scenario (sourced by scripts/demo.sh): a directory replicated as a tree volume, its
+# images, a real failover to a chosen image, changes on both sides, failback, verification.
 
 RANDOM=4343
 PORT=$(free_port)
@@ -109,6 +110,52 @@ same_tree recovery share-at-cp1 || fail "the recovery tree differs from the tree
 SPARSE_KIB=$(du -k recovery/big.img | cut -f1)
 [ "$SPARSE_KIB" -lt $((64 * 1024)) ] || fail "the 1 GiB sparse file was materialised with ${SPARSE_KIB} KiB on disk"
 
+say "after $CP3 the primary keeps writing, and the replica receives it (checkpoint cp4)"
+echo "written after $CP3" > share/after-cp3.txt
+head -c $((64 * 1024)) /dev/urandom | dd of=share/big.img bs=64K seek=$((300 * 16)) conv=notrunc status=none
+CP4=$("$R" checkpoint --group demo --label cp4)
+echo "checkpoint $CP4"
+
+say "DISASTER: the admin fails over for real to the chosen image $CP3 (fences the primary by epoch)"
+"$R" failover --group demo --image "$CP3" --to "$WORK/recovery-real"
+same_tree recovery-real share-at-cp3 || fail "the recovery tree differs from the tree as of $CP3"
+demoted() { "$R" status --json | grep -q '"demotedPrimaryConnected" : true'; }
+wait_for 60 demoted
+echo "the recovery tree is the image $CP3; the old primary is demoted"
+
+say "the demoted primary is written after it stopped shipping (unshipped: one 64 KiB block of big.img)"
+head -c $((64 * 1024)) /dev/urandom | dd of=share/big.img bs=64K seek=$((700 * 16)) conv=notrunc status=none
+
+say "production runs on the recovery tree: 1 MiB of big.img, a new file, a directory renamed, a delete, a chmod, a symlink"
+head -c $((1024 * 1024)) /dev/urandom | dd of=recovery-real/big.img bs=64K seek=$((200 * 16)) conv=notrunc status=none
+head -c 10000 /dev/urandom > recovery-real/made-on-recovery.bin
+mv recovery-real/d10 recovery-real/d10-renamed
+rm recovery-real/d11/f1
+chmod 0600 recovery-real/d12/f12
+ln -s made-on-recovery.bin recovery-real/link-to-new
+# What must travel back (data bytes): 1 MiB + the new file (recovery side), the 64 KiB block written
+# after $CP3 (replica) and the unshipped 64 KiB block (primary), both put back as the image had them.
+EXPECTED_BACK=$((1024 * 1024 + 10000 + 64 * 1024 + 64 * 1024))
+
+say "failback plan, then execute"
+"$R" failback --group demo --plan
+"$R" failback --group demo --execute --json > failback.json
+SHIPPED_BACK=$(json_field dataBytesShipped < failback.json)
+WIRE_BACK=$(json_field wireBytes < failback.json)
+FAILBACK_MS=$(json_field elapsedMs < failback.json)
+"$R" status
+
+say "verifying: the primary's tree equals the recovery tree (paths, types, modes, owners, mtimes, contents)"
+same_tree share recovery-real || fail "the primary and the recovery tree differ after failback"
+[ "$SHIPPED_BACK" = "$EXPECTED_BACK" ] || fail "shipped back $SHIPPED_BACK data bytes, expected $EXPECTED_BACK"
+
+say "forward replication resumes from the common state (no full resync)"
+echo "after failback" > share/after-failback.txt
+CP_AFTER=$("$R" checkpoint --group demo --label resumed)
+"$R" images export --image "$CP_AFTER" --to "$WORK/export-after-failback"
+same_tree export-after-failback share || fail "image $CP_AFTER differs from the primary's tree"
+echo "image $CP_AFTER == the primary's tree"
+
 say "report"
 FILES=$(find share -type f | wc -l)
 echo "files:                         $FILES"
@@ -116,6 +163,7 @@ echo "initial sync data bytes:       $INITIAL_BYTES"
 echo "change (1% + 1 MiB) bytes:     $CHANGE_BYTES (20 small files sent whole, plus 1 MiB of the 1 GiB file)"
 echo "changes while down, bytes:     $DOWN_BYTES (a move and a delete send no data)"
 echo "recovery big.img on disk:      ${SPARSE_KIB} KiB of 1 GiB (holes kept)"
+echo "failback data bytes:           $SHIPPED_BACK (expected $EXPECTED_BACK; $WIRE_BACK bytes on the wire; $FAILBACK_MS ms)"
 [ "$CHANGE_BYTES" -lt $((3 * 1024 * 1024)) ] || fail "the change sent $CHANGE_BYTES bytes"
-echo "files=$FILES initial_bytes=$INITIAL_BYTES change_bytes=$CHANGE_BYTES down_bytes=$DOWN_BYTES images_identical=true"
+echo "files=$FILES initial_bytes=$INITIAL_BYTES change_bytes=$CHANGE_BYTES down_bytes=$DOWN_BYTES shipped_back=$SHIPPED_BACK expected_back=$EXPECTED_BACK wire_back=$WIRE_BACK failback_ms=$FAILBACK_MS images_identical=true identical=true"
 echo "demo: OK"

@@ -556,9 +556,9 @@ public final class Replicator implements Callable<Integer>
                     data.get("elapsedMs").asLong());
                 return 0;
             }
-            System.out.printf("failed over group %s to image %s at epoch %d: recovery volume %s (%d ms)%n",
+            System.out.printf("failed over group %s to image %s at epoch %d: recovery %s %s (%d ms)%n",
                 data.get("group").asText(), data.get("image").asText(), data.get("epoch").asLong(),
-                data.get("paths"), data.get("elapsedMs").asLong());
+                data.has("trees") ? "tree" : "volume", data.get("paths"), data.get("elapsedMs").asLong());
             return 0;
         }
     }
@@ -597,6 +597,11 @@ public final class Replicator implements Callable<Integer>
                 return 0;
             }
             final JsonNode plan = mode.plan ? data : data.get("plan");
+            if (plan.has("trees"))
+            {
+                printTreeFailback(plan, mode.plan ? null : data);
+                return 0;
+            }
             System.out.printf("failback of group %s (%s mode): %s%n", plan.get("group").asText(),
                 plan.get("mode").asText(), plan.get("reason").asText());
             for (final JsonNode volume : plan.get("volumes"))
@@ -617,6 +622,33 @@ public final class Replicator implements Callable<Integer>
                     data.get("elapsedMs").asLong());
             }
             return 0;
+        }
+    }
+
+    /** A tree failback's plan (and result, when {@code result} is not null). */
+    static void printTreeFailback(final JsonNode plan, final JsonNode result)
+    {
+        System.out.printf("failback of group %s (tree mode): %s%n", plan.get("group").asText(), plan.get("reason").asText());
+        for (final JsonNode tree : plan.get("trees"))
+        {
+            System.out.printf("  tree %-10s files created %d, changed %d, renamed %d; deleted %d; dirs created %d; " +
+                "symlinks %d; attributes only %d; %d ops, %d bytes to send%n", tree.get("tree").asText(),
+                tree.get("filesCreated").asLong(), tree.get("filesChanged").asLong(), tree.get("renamed").asLong(),
+                tree.get("deleted").asLong(), tree.get("dirsCreated").asLong(), tree.get("symlinksCreated").asLong(),
+                tree.get("attributesOnly").asLong(), tree.get("ops").asLong(), tree.get("bytes").asLong());
+            for (final JsonNode path : tree.get("firstPaths"))
+            {
+                System.out.printf("    %s%n", path.asText());
+            }
+        }
+        if (result != null)
+        {
+            System.out.printf("shipped %d ops (%d data bytes, %d bytes on the wire) in %d pass(es); replica %d ops; " +
+                "verified %d entries; roles switched at epoch %d; replication resumes after seq %d (%d ms)%n",
+                result.get("opsShipped").asLong(), result.get("dataBytesShipped").asLong(),
+                result.get("wireBytes").asLong(), result.get("passes").asInt(), result.get("replicaOps").asLong(),
+                result.get("verifiedEntries").asLong(), result.get("newEpoch").asLong(), result.get("baseSeq").asLong(),
+                result.get("elapsedMs").asLong());
         }
     }
 

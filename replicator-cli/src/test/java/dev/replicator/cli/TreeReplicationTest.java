@@ -76,10 +76,6 @@ class TreeReplicationTest
             final Cli.Result test = cluster.admin("failover", "--group", GROUP, "--image", first, "--test", "--to", drill.toString());
             assertThat(test.exitCode()).as(test.err()).isZero();
             assertThat(TreeDigest.of(drill)).isEqualTo(expected.get(first));
-            final Cli.Result real = cluster.admin("failover", "--group", GROUP, "--image", first, "--to", dir.resolve("real").toString());
-            assertThat(real.exitCode()).as("a real failover of trees is refused until failback of trees exists").isEqualTo(2);
-            assertThat(real.err()).contains("--test");
-            assertThat(dir.resolve("real")).doesNotExist();
         }
     }
 
@@ -108,6 +104,11 @@ class TreeReplicationTest
             assertThat(export.exitCode()).as(export.err()).isZero();
             assertThat(TreeDigest.of(out.resolve("share"))).isEqualTo(tree);
             assertThat(LoopbackCluster.sha256(out.resolve("disk0.img"))).isEqualTo(disk);
+            final Cli.Result real = cluster.admin("failover", "--group", GROUP, "--image", image, "--to",
+                dir.resolve("real").toString());
+            assertThat(real.exitCode()).as("a group of trees and disks has no combined failback: refused").isEqualTo(2);
+            assertThat(real.err()).contains("--test");
+            assertThat(dir.resolve("real")).doesNotExist();
         }
     }
 }

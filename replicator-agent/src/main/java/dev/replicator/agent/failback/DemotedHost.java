@@ -23,4 +23,10 @@ public interface DemotedHost
      * @return the new journal's id.
      */
     String switchToPrimary(long epoch, long baseSeq) throws IOException;
+
+    /** The group's tree volumes (failback writes them and reports their manifests); null if none. */
+    default dev.replicator.agent.tree.TreeCapture treeCapture()
+    {
+        return null;
+    }
 }

@@ -43,12 +43,15 @@ public final class DemotedPrimary
     private final ByteBuffer fingerprintFrame = ByteBuffer.allocate(FrameDescriptor.HEADER_LENGTH +
         FingerprintsCodec.HEADER_LENGTH + FingerprintsCodec.MAX_COUNT * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private long blocksWritten;
+    private final TreeFailbackWriter trees;
 
     public DemotedPrimary(final DemotedHost host, final String group, final int heartbeatIntervalMs)
     {
         this.host = host;
         this.group = group;
         this.heartbeatIntervalMs = heartbeatIntervalMs;
+        this.trees = host.treeCapture() == null || host.treeCapture().isEmpty() ? null :
+            new TreeFailbackWriter(host.treeCapture());
     }
 
     public void serve(final FrameChannel channel, final Messages.Refused refused) throws IOException
@@ -98,6 +101,10 @@ public final class DemotedPrimary
                     {
                         final DecodedBatch batch = decoder.decode(frame, lastFailbackSeq);
                         apply(batch, volumes);
+                        if (trees != null)
+                        {
+                            trees.apply(batch);
+                        }
                         lastFailbackSeq = frame.seq();
                         channel.send(MessageType.FAILBACK_ACK, epoch, lastFailbackSeq, null);
                     }
@@ -109,9 +116,21 @@ public final class DemotedPrimary
                             request.firstBlock(), fingerprints, fingerprints.length);
                         channel.sendBinary(fingerprintFrame, length, MessageType.FINGERPRINTS, epoch, 0, 0);
                     }
+                    case TREE_MANIFEST_REQUEST ->
+                    {
+                        if (trees == null)
+                        {
+                            throw new ProtocolException("a tree manifest was requested from an agent with no tree");
+                        }
+                        trees.sendManifest(channel, epoch, frame.seq());
+                    }
                     case ROLE_SWITCH ->
                     {
                         final Messages.RoleSwitch roleSwitch = frame.bodyAs(Messages.RoleSwitch.class);
+                        if (trees != null)
+                        {
+                            trees.rebase(roleSwitch.baseSeq());
+                        }
                         final String journalId = host.switchToPrimary(roleSwitch.epoch(), roleSwitch.baseSeq());
                         channel.send(MessageType.ROLE_SWITCH_ACK, roleSwitch.epoch(), roleSwitch.baseSeq(),
                             new Messages.RoleSwitchAck(roleSwitch.epoch(), roleSwitch.baseSeq(), journalId));
@@ -134,6 +153,10 @@ public final class DemotedPrimary
         finally
         {
             heartbeats.shutdownNow();
+            if (trees != null)
+            {
+                trees.close();
+            }
         }
     }
 
@@ -209,7 +232,7 @@ public final class DemotedPrimary
         final boolean[] touched = new boolean[volumes.size()];
         for (int i = 0; i < batch.size(); i++)
         {
-            if (batch.isCheckpoint(i))
+            if (batch.isCheckpoint(i) || batch.isTree(i))
             {
                 continue;
             }
@@ -228,7 +251,7 @@ public final class DemotedPrimary
         // Durable on the volume: the table may now say so, so the next scan does not re-journal it.
         for (int i = 0; i < batch.size(); i++)
         {
-            if (!batch.isCheckpoint(i))
+            if (!batch.isCheckpoint(i) && !batch.isTree(i))
             {
                 final ByteBuffer block = batch.block(i);
                 volumes.get(batch.volumeIndex(i)).scanner().recordKnownContent(

@@ -5,6 +5,7 @@ import dev.replicator.core.journal.JournalEntryHandler;
 import dev.replicator.core.journal.JournalReader;
 import dev.replicator.core.tree.FileStat;
 import dev.replicator.core.tree.TreeIndex;
+import dev.replicator.core.tree.TreeManifest;
 import dev.replicator.core.tree.TreeRecordDescriptor;
 import dev.replicator.core.tree.TreeScanner;
 import dev.replicator.core.tree.TreeVolumeSpec;
@@ -16,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -123,6 +125,48 @@ public final class TreeCapture implements AutoCloseable
         lastScanOps = ops;
         lastScanDataBytes = bytes;
         return ops;
+    }
+
+    /** The root of tree {@code treeIndex}. */
+    public Path root(final int treeIndex)
+    {
+        return trees.get(treeIndex).root();
+    }
+
+    public int size()
+    {
+        return trees.size();
+    }
+
+    /**
+     * A fresh manifest of tree {@code treeIndex} as it is now (for failback), in the index file
+     * format: the index brought up to the tree (files whose size or mtime changed are read, and the
+     * {@code reread} paths whatever their attributes), without changing or saving the index.
+     */
+    public synchronized byte[] manifest(final int treeIndex, final Collection<String> reread) throws IOException
+    {
+        return TreeManifest.refresh(trees.get(treeIndex).root(), indexes.get(treeIndex), reread).toBytes();
+    }
+
+    /**
+     * Failback made the trees what the target holds at {@code baseSeq}: each index becomes a fresh
+     * manifest of its tree ({@code reread}: per tree, paths to read again), covering {@code baseSeq}, and is saved,
+     * so capture resumes from that common state without resending.
+     */
+    public synchronized void rebase(final long baseSeq, final List<? extends Collection<String>> reread) throws IOException
+    {
+        if (watcher != null)
+        {
+            watcher.drain();
+        }
+        for (int i = 0; i < trees.size(); i++)
+        {
+            final TreeIndex fresh = TreeManifest.refresh(trees.get(i).root(), indexes.get(i), reread.get(i));
+            fresh.coveredSeq(baseSeq);
+            fresh.save(indexFile(trees.get(i)));
+            indexes.set(i, fresh);
+        }
+        LOG.info("tree volumes: indexes rebased on the failback state at seq {}", baseSeq);
     }
 
     public synchronized long lastScanOps()

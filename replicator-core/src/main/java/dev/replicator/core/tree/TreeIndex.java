@@ -149,6 +149,21 @@ public final class TreeIndex
 
     public void save(final Path file) throws IOException
     {
+        AtomicFiles.write(file, ByteBuffer.wrap(toBytes()));
+    }
+
+    /** An independent copy (entries are immutable, so they are shared). */
+    public TreeIndex copy()
+    {
+        final TreeIndex copy = new TreeIndex(blockSize);
+        copy.coveredSeq = coveredSeq;
+        copy.entries.putAll(entries);
+        return copy;
+    }
+
+    /** The index in its file format (what {@link #save} writes and {@link #fromBytes} reads). */
+    public byte[] toBytes() throws IOException
+    {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + entries.size() * 64);
         final DataOutputStream out = new DataOutputStream(bytes);
         out.writeInt(MAGIC);
@@ -189,7 +204,7 @@ public final class TreeIndex
         crc.update(bytes.toByteArray());
         out.writeInt((int)crc.getValue());
         out.flush();
-        AtomicFiles.write(file, ByteBuffer.wrap(bytes.toByteArray()));
+        return bytes.toByteArray();
     }
 
     /**
@@ -199,12 +214,33 @@ public final class TreeIndex
      */
     public static TreeIndex load(final Path file, final int blockSize) throws IOException
     {
-        final TreeIndex index = new TreeIndex(blockSize);
         if (!Files.exists(file))
         {
-            return index;
+            return new TreeIndex(blockSize);
         }
-        final byte[] all = Files.readAllBytes(file);
+        return fromBytes(Files.readAllBytes(file), blockSize, file.toString());
+    }
+
+    /** The block size an index in its file format was made with (the third field). */
+    public static int blockSizeOf(final byte[] bytes) throws IOException
+    {
+        if (bytes.length < 28)
+        {
+            throw new IOException("tree index is cut short (" + bytes.length + " bytes)");
+        }
+        return ByteBuffer.wrap(bytes).getInt(8);
+    }
+
+    /**
+     * Reads an index in its file format.
+     *
+     * @param what names the source in error messages.
+     * @throws IOException if the bytes are damaged or made with another block size.
+     */
+    public static TreeIndex fromBytes(final byte[] all, final int blockSize, final String what) throws IOException
+    {
+        final TreeIndex index = new TreeIndex(blockSize);
+        final String file = what;
         if (all.length < 28)
         {
             throw new IOException("tree index " + file + " is cut short (" + all.length + " bytes)");

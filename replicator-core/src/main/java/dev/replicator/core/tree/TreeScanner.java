@@ -52,7 +52,8 @@ public final class TreeScanner
     static final int SMALL_FILE_BLOCK = 1024;
     /** Larger files get the kernel's own sequential read-ahead; a hint for a sparse one would fill its holes. */
     private static final long READ_AHEAD_MAX_FILE_BYTES = 1 << 20;
-    static final String MOVE_PREFIX = ".replicator-move-";
+    /** Name prefix, at the root, of an entry between the two RENAMEs of a move. */
+    public static final String MOVE_PREFIX = ".replicator-move-";
 
     private final int maxWriteBytes;
     private final ByteBuffer readBuffer;

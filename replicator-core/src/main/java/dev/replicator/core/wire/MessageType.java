@@ -43,6 +43,13 @@ public enum MessageType
     ROLE_SWITCH_ACK(26),
     /** [T-&gt;A] send a fresh FAILBACK_REPORT: the demoted primary may have been written since the last. */
     FAILBACK_REPORT_REQUEST(27),
+    /** [T-&gt;A] no body: send a fresh manifest (TreeIndex) of the tree volume whose index is the seq. */
+    TREE_MANIFEST_REQUEST(28),
+    /**
+     * [A-&gt;T] binary: one chunk of the TreeIndex bytes of tree {@code count}; seq = bytes still to
+     * come after this chunk (0: the last).
+     */
+    TREE_MANIFEST(29),
 
     /** [C-&gt;T] an admin command. */
     ADMIN_REQUEST(40),

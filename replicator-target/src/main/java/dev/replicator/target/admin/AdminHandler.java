@@ -124,8 +124,10 @@ public final class AdminHandler
                 case "checkpoint" -> checkpoint(require(args, "group"), args.getOrDefault("label", "manual"),
                     Long.parseLong(args.getOrDefault("timeoutMs", "60000")));
                 case "failover" -> failover(channel, args);
-                case "failback.plan" -> Json.mapper().valueToTree(failback.plan(group(require(args, "group"))));
-                case "failback.execute" -> Json.mapper().valueToTree(
+                case "failback.plan" -> Json.mapper().valueToTree(hasTrees(args) ?
+                    failback.trees().plan(group(require(args, "group"))) : failback.plan(group(require(args, "group"))));
+                case "failback.execute" -> Json.mapper().valueToTree(hasTrees(args) ?
+                    failback.trees().execute(group(require(args, "group"))) :
                     failback.execute(group(require(args, "group")), progress(channel, "failback")));
                 case "verify" -> verify(args);
                 default -> throw AdminException.badInput("unknown admin command '" + request.command() + "'");
@@ -543,6 +545,12 @@ public final class AdminHandler
 
     // ------------------------------------------------------------------ failover
 
+    /** Whether the command's group has tree volumes (failback of such a group is a tree failback). */
+    private boolean hasTrees(final Map<String, String> args) throws AdminException, IOException
+    {
+        return !group(require(args, "group")).trees().isEmpty();
+    }
+
     private JsonNode failover(final FrameChannel channel, final Map<String, String> args)
         throws AdminException, IOException
     {
@@ -564,7 +572,8 @@ public final class AdminHandler
                 throw AdminException.badInput("group '" + state.name() + "' has directory-tree volumes, which " +
                     "cannot be served over NBD; use --to DIR");
             }
-            return TreeExport.failoverTest(group, imageSeq, test, Path.of(require(args, "to")));
+            return test ? TreeExport.failoverTest(group, imageSeq, Path.of(require(args, "to"))) :
+                TreeExport.failover(group, failover, imageSeq, Path.of(require(args, "to")));
         }
         if (args.containsKey("export"))
         {

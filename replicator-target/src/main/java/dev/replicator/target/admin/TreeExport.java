@@ -7,6 +7,7 @@ import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.Json;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.failover.FailoverService;
+import dev.replicator.target.failover.TreeRecovery;
 import dev.replicator.target.image.Checkpoint;
 import dev.replicator.target.image.ImageView;
 import dev.replicator.target.tree.TreeVolumes;
@@ -83,18 +84,72 @@ final class TreeExport
     }
 
     /**
-     * {@code failover --test} of a group with tree volumes: the image materialised as a writable
-     * copy, replication and roles untouched. A real failover of trees is refused: failback of trees
-     * does not exist yet, and a fenced group would have no way back.
+     * A real {@code failover --to DIR} of a group of tree volumes: fenced by epoch like a block
+     * failover, the image materialised into DIR (one tree) or DIR/NAME (several), manifests kept for
+     * failback (see TreeRecovery). A group that mixes trees and block volumes is refused: failback of
+     * such a group is not built.
      */
-    static JsonNode failoverTest(final Group group, final long imageSeq, final boolean test, final Path to)
+    static JsonNode failover(final Group group, final FailoverService service, final long imageSeq, final Path to)
         throws AdminException, IOException
     {
-        if (!test)
+        final long startMs = System.currentTimeMillis();
+        if (!group.volumeSpecs().isEmpty())
         {
-            throw AdminException.badInput("group '" + group.name() + "' has tree volumes, which this version fails over " +
-                "only as a drill (failover --test --to DIR): failback of trees is not implemented yet (nothing was changed)");
+            throw AdminException.badInput("group '" + group.name() + "' holds both tree and block volumes, which " +
+                "this version fails over only as a drill (failover --test --to DIR) (nothing was changed)");
         }
+        final List<Path> paths = TreeRecovery.paths(group, to);
+        if (paths.size() > 1 && Files.exists(to) && !Files.isDirectory(to))
+        {
+            throw AdminException.badInput(to + " exists and is not a directory (nothing was changed)");
+        }
+        for (final Path out : paths)
+        {
+            if (Files.exists(out) && !isEmptyDirectory(out))
+            {
+                throw AdminException.badInput(out + " exists and is not an empty directory; choose a new path " +
+                    "(nothing was changed)");
+            }
+        }
+        if (imageSeq != FailoverService.LATEST)
+        {
+            for (final String name : group.trees().names())
+            {
+                if (!group.trees().store(name).checkpoints().contains(imageSeq))
+                {
+                    throw AdminException.badInput("tree volume '" + name + "' has no image at seq " + imageSeq +
+                        " (its oldest were dropped by retention); choose another image (nothing was changed)");
+                }
+            }
+        }
+        final FailoverService.Result result;
+        try
+        {
+            result = service.failover(group, imageSeq, paths, null);
+        }
+        catch (final IllegalStateException ex)
+        {
+            throw AdminException.badInput(ex.getMessage());
+        }
+        final ObjectNode node = Json.mapper().createObjectNode();
+        node.put("group", group.name());
+        node.put("image", new ImageId(group.name(), result.imageSeq()).toString());
+        node.put("epoch", result.epoch());
+        node.put("test", false);
+        node.put("trees", true);
+        final ArrayNode out = node.putArray("paths");
+        paths.forEach(p -> out.add(p.toString()));
+        node.put("elapsedMs", System.currentTimeMillis() - startMs);
+        return node;
+    }
+
+    /**
+     * {@code failover --test} of a group with tree volumes: the image materialised as a writable
+     * copy, replication and roles untouched.
+     */
+    static JsonNode failoverTest(final Group group, final long imageSeq, final Path to)
+        throws AdminException, IOException
+    {
         long seq = imageSeq;
         if (seq == FailoverService.LATEST)
         {

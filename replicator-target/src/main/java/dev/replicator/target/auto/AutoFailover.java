@@ -206,6 +206,13 @@ public final class AutoFailover implements AutoCloseable
         {
             return;
         }
+        if (!group.trees().isEmpty())
+        {
+            // Tree failover needs an admin's recovery directory (failover --to DIR); not automated yet.
+            blocked(group, "FAILOVER_BLOCKED", reason + "; but the group has tree volumes, which only an admin " +
+                "fails over (replicator failover --group " + name + " --latest --to DIR)");
+            return;
+        }
         final Checkpoint image = chooseImage(group);
         final GroupState before = group.state();
         if (image == null)

@@ -68,6 +68,26 @@ final class FailbackPeer
         }
     }
 
+    /** A fresh manifest (TreeIndex bytes) of the primary's tree {@code treeIndex}. */
+    byte[] treeManifest(final int treeIndex) throws IOException
+    {
+        link.channel().send(MessageType.TREE_MANIFEST_REQUEST, epoch, treeIndex, null);
+        final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        while (true)
+        {
+            final AgentLink.Reply reply = await(AgentLink.Reply.Kind.TREE_MANIFEST);
+            if (reply.volumeIndex() != treeIndex)
+            {
+                throw new IOException("the primary answered a manifest of another tree");
+            }
+            bytes.write(reply.data());
+            if (reply.seq() == 0)
+            {
+                return bytes.toByteArray();
+            }
+        }
+    }
+
     void send(final ByteBuffer frame) throws IOException
     {
         link.channel().write(frame);

@@ -49,10 +49,18 @@ public final class FailbackService
     private static final int VERIFY_RUN_BLOCKS = 65_536;
 
     private final FailoverService failover;
+    private final TreeFailback trees;
 
     public FailbackService(final FailoverService failover)
     {
         this.failover = failover;
+        this.trees = new TreeFailback(failover);
+    }
+
+    /** Failback of groups of tree volumes. */
+    public TreeFailback trees()
+    {
+        return trees;
     }
 
     /** Result of an executed failback. */

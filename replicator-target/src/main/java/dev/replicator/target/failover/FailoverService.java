@@ -28,6 +28,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
@@ -60,6 +61,8 @@ public final class FailoverService implements AutoCloseable
 
     private final long scanIntervalMs;
     private final Map<String, RecoveryVolumes> trackers = new ConcurrentHashMap<>();
+    /** Groups failed over with tree volumes whose recovery directories are complete (no tracker: see TreeRecovery). */
+    private final Set<String> treeRecoveries = ConcurrentHashMap.newKeySet();
     private volatile NbdExporter exports;
     private volatile String exportHost = "127.0.0.1";
 
@@ -88,6 +91,13 @@ public final class FailoverService implements AutoCloseable
                 {
                     continue;
                 }
+                if (!group.trees().isEmpty())
+                {
+                    treeRecoveries.add(state.name());
+                    LOG.info("group={} epoch={} still failed over to seq={}: recovery trees {}", state.name(),
+                        state.epoch(), state.failover().imageSeq(), state.failover().recoveryPaths());
+                    continue;
+                }
                 final RecoveryVolumes tracker = openRecovery(group, state.failover().imageSeq(),
                     paths(state.failover().recoveryPaths()), false);
                 trackers.put(state.name(), tracker);
@@ -108,7 +118,7 @@ public final class FailoverService implements AutoCloseable
      */
     public boolean recoveryReady(final String group)
     {
-        return trackers.containsKey(group);
+        return trackers.containsKey(group) || treeRecoveries.contains(group);
     }
 
     /** What {@link #failover} did: the new epoch, and the image the recovery volumes hold. */
@@ -126,7 +136,7 @@ public final class FailoverService implements AutoCloseable
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress) throws IOException
     {
-        return failover(group, imageSeq, recoveryPaths, -1, progress, "admin command");
+        return failover(group, imageSeq, recoveryPaths, -1, progress, "admin command", true);
     }
 
     /**
@@ -136,7 +146,7 @@ public final class FailoverService implements AutoCloseable
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress, final String reason) throws IOException
     {
-        return failover(group, imageSeq, recoveryPaths, -1, progress, reason);
+        return failover(group, imageSeq, recoveryPaths, -1, progress, reason, false);
     }
 
     /**
@@ -155,18 +165,20 @@ public final class FailoverService implements AutoCloseable
         final List<String> names = new ArrayList<>();
         group.volumeSpecs().forEach(spec -> names.add(spec.name()));
         return failover(group, imageSeq, OverlayRecovery.overlayPaths(group.dir().resolve(FAILOVER_DIR), names),
-            exportPort, progress, "admin command");
+            exportPort, progress, "admin command", false);
     }
 
     private Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
-        final int exportPort, final ProgressListener progress, final String reason) throws IOException
+        final int exportPort, final ProgressListener progress, final String reason, final boolean treesAllowed)
+        throws IOException
     {
-        if (!group.trees().isEmpty())
+        final boolean trees = !group.trees().isEmpty();
+        if (trees && (!treesAllowed || !group.volumeSpecs().isEmpty()))
         {
-            // Failback of trees is not built: a real failover could never come back (the admin command
-            // refuses earlier with the same words; this stops an automatic one).
+            // Tree failover goes to directories chosen by an admin (failover --to DIR); a group mixing
+            // trees and block volumes has no combined failback yet (the admin command refuses earlier).
             throw new IllegalStateException("group '" + group.name() + "' has tree volumes, which this version " +
-                "fails over only as a drill (failover --test): failback of trees is not implemented yet");
+                "fails over only by an admin's failover --to DIR, and only when the group holds no block volume");
         }
         group.lock().lock();
         try
@@ -222,8 +234,23 @@ public final class FailoverService implements AutoCloseable
                 {
                     // Only now that the group is durably failed over: this seq is the target's, and the
                     // primary's journal may hold an entry at it too (see finishInterrupted).
+                    if (trees)
+                    {
+                        // The trees first, as the receiver does: a checkpoint the catalog holds is one every tree can produce.
+                        group.trees().checkpoint(seq);
+                    }
                     group.store().addCheckpoint(seq, System.currentTimeMillis(), LATEST_LABEL);
                     group.store().commit(seq);
+                }
+                if (trees)
+                {
+                    TreeRecovery.produce(group, seq, recoveryPaths, dir);
+                    Files.delete(marker);
+                    AtomicFiles.fsyncDirectory(dir);
+                    treeRecoveries.add(before.name());
+                    LOG.warn("group={} epoch={} recovery trees ready at {}; failback diffs them against their " +
+                        "manifests", before.name(), epoch, pathNames);
+                    return new Result(epoch, seq);
                 }
                 produce(group, seq, recoveryPaths, dir, progress);
                 final RecoveryVolumes tracker = openRecovery(group, seq, recoveryPaths, true);
@@ -246,7 +273,7 @@ public final class FailoverService implements AutoCloseable
                 {
                     for (final Path path : recoveryPaths)
                     {
-                        Files.deleteIfExists(path);
+                        deleteTree(path);
                     }
                 }
                 if (staysFailedOver)
@@ -308,7 +335,7 @@ public final class FailoverService implements AutoCloseable
             final List<Path> recoveryPaths = paths(state.failover().recoveryPaths());
             for (final Path path : recoveryPaths)
             {
-                Files.deleteIfExists(path);
+                deleteTree(path);
             }
             if (!isOwnCheckpoint(group, imageSeq))
             {
@@ -324,7 +351,14 @@ public final class FailoverService implements AutoCloseable
                 state.epoch(), imageSeq, state.failover().recoveryPaths());
             try
             {
-                produce(group, imageSeq, recoveryPaths, dir, null);
+                if (group.trees().isEmpty())
+                {
+                    produce(group, imageSeq, recoveryPaths, dir, null);
+                }
+                else
+                {
+                    TreeRecovery.produce(group, imageSeq, recoveryPaths, dir);
+                }
                 Files.delete(dir.resolve(PRODUCING_MARKER));
                 AtomicFiles.fsyncDirectory(dir);
             }
@@ -436,6 +470,7 @@ public final class FailoverService implements AutoCloseable
     /** Failback finished: stop tracking and archive the failover records. Call with the group lock. */
     public void finish(final Group group, final long epoch) throws IOException
     {
+        treeRecoveries.remove(group.name());
         final RecoveryVolumes tracker = trackers.remove(group.name());
         if (tracker != null)
         {

@@ -58,15 +58,24 @@ public final class AgentLink
      * @param firstBlock   FINGERPRINTS: first block of the range.
      * @param fingerprints FINGERPRINTS: the values.
      * @param journalId    ROLE_SWITCH_ACK: the agent's new journal.
+     * @param data         TREE_MANIFEST: the chunk's bytes (volumeIndex: the tree; seq: bytes still to come).
      */
-    public record Reply(Kind kind, long seq, int volumeIndex, long firstBlock, long[] fingerprints, String journalId)
+    public record Reply(Kind kind, long seq, int volumeIndex, long firstBlock, long[] fingerprints, String journalId,
+        byte[] data)
     {
+        public Reply(final Kind kind, final long seq, final int volumeIndex, final long firstBlock,
+            final long[] fingerprints, final String journalId)
+        {
+            this(kind, seq, volumeIndex, firstBlock, fingerprints, journalId, null);
+        }
+
         public enum Kind
         {
             FAILBACK_ACK,
             FINGERPRINTS,
             ROLE_SWITCH_ACK,
             FAILBACK_REPORT,
+            TREE_MANIFEST,
             DISCONNECTED
         }
 

@@ -544,6 +544,14 @@ public final class AgentSession implements Runnable
                     case FAILBACK_ACK -> link.inbox().offer(
                         new AgentLink.Reply(AgentLink.Reply.Kind.FAILBACK_ACK, frame.seq(), 0, 0, null, null));
                     case FINGERPRINTS -> link.inbox().offer(fingerprints(frame));
+                    case TREE_MANIFEST ->
+                    {
+                        final ByteBuffer body = frame.body();
+                        final byte[] chunk = new byte[body.remaining()];
+                        body.get(body.position(), chunk);
+                        link.inbox().offer(new AgentLink.Reply(
+                            AgentLink.Reply.Kind.TREE_MANIFEST, frame.seq(), frame.count(), 0, null, null, chunk));
+                    }
                     case ROLE_SWITCH_ACK ->
                     {
                         final Messages.RoleSwitchAck ack = frame.bodyAs(Messages.RoleSwitchAck.class);
