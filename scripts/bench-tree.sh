@@ -24,7 +24,7 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 
 # A TCP relay that counts the bytes it forwards (both directions) into a file.
 cat > relay.py <<'PY'
-import socket, sys, threading
+import os, socket, sys, threading
 listen, target, counter = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 total = [0]; lock = threading.Lock()
 def pump(a, b):
@@ -35,7 +35,9 @@ def pump(a, b):
             b.sendall(data)
             with lock:
                 total[0] += len(data)
-                open(counter, "w").write(str(total[0]))
+                # Atomic replace: a reader must never see the file truncated (it would read 0 bytes so far).
+                with open(counter + ".tmp", "w") as out: out.write(str(total[0]))
+                os.replace(counter + ".tmp", counter)
     except OSError: pass
     finally:
         for s in (a, b):
