@@ -309,6 +309,61 @@ class AutoFailoverTest
         }
     }
 
+    @Test
+    void aTreeGroupFailsOverToADirectoryAndBackOnItsOwn() throws Exception
+    {
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, 1))
+        {
+            final Path share = Files.createDirectories(dir.resolve("share"));
+            final Path recovery = dir.resolve("recovery");
+            Files.createDirectories(recovery); // empty: usable as it is
+            Files.writeString(dir.resolve("agent.conf"), String.join("\n",
+                "group = g",
+                "agent.name = test-primary",
+                "target = " + cluster.target,
+                "state.dir = agent-state",
+                "volume.share.kind = tree",
+                "volume.share.path = " + share,
+                "scan.interval.ms = 200",
+                "heartbeat.interval.ms = 200", ""));
+            cluster.appendTargetConfig(
+                "group.g.auto.failover = on",
+                "group.g.auto.failover.silence.s = 2",
+                "group.g.auto.failover.to = " + recovery,
+                "group.g.auto.failback = on",
+                "group.g.auto.failback.healthy.s = 2");
+            final Random random = new Random(31);
+            new dev.replicator.core.tree.TreeWorkload(Files.createDirectories(share.resolve("random")), random).run(30);
+            final byte[] big = new byte[64 * 65536];
+            random.nextBytes(big);
+            Files.write(share.resolve("big.bin"), big);
+            cluster.startTarget();
+            cluster.startAgent();
+            cluster.checkpoint("before");
+            final java.util.TreeMap<String, String> atImage = TreeFailbackTest.digest(share);
+
+            cluster.killAgentHard();
+            await(() -> "FAILED_OVER".equals(status(cluster).path("role").asText()), "the automatic tree failover");
+            assertThat(TreeFailbackTest.digest(recovery)).as("the recovery tree is the image").isEqualTo(atImage);
+            // In service at the recovery site.
+            Files.writeString(recovery.resolve("written-at-recovery.txt"), "recovery side\n");
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(recovery.resolve("big.bin").toFile(), "rw"))
+            {
+                file.seek(10 * 65536L);
+                file.write(new byte[] {1, 2, 3});
+            }
+
+            cluster.startAgent();
+            await(() -> "FAILBACK".equals(status(cluster).path("autoFailover").path("lastTransition").path("kind")
+                .asText()), "the automatic tree failback");
+            final JsonNode group = status(cluster);
+            assertThat(group.get("role").asText()).isEqualTo("REPLICATING");
+            assertThat(group.get("autoFailover").get("lastTransition").get("reason").asText()).contains("tree ops");
+            assertThat(TreeFailbackTest.digest(share)).as("the primary holds what the recovery tree held")
+                .isEqualTo(TreeFailbackTest.digest(recovery));
+        }
+    }
+
     private static JsonNode groupStatus(final LoopbackCluster cluster, final String name)
     {
         try

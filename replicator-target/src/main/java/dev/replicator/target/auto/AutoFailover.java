@@ -5,7 +5,9 @@ import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.target.admin.AdminException;
 import dev.replicator.target.admin.ImageId;
 import dev.replicator.target.failback.FailbackService;
+import dev.replicator.target.failback.TreeFailback;
 import dev.replicator.target.failover.FailoverService;
+import dev.replicator.target.failover.TreeRecovery;
 import dev.replicator.target.group.AgentLink;
 import dev.replicator.target.group.Group;
 import dev.replicator.target.group.GroupRole;
@@ -206,11 +208,11 @@ public final class AutoFailover implements AutoCloseable
         {
             return;
         }
-        if (!group.trees().isEmpty())
+        final boolean trees = !group.trees().isEmpty();
+        if (trees && !group.volumeSpecs().isEmpty())
         {
-            // Tree failover needs an admin's recovery directory (failover --to DIR); not automated yet.
-            blocked(group, "FAILOVER_BLOCKED", reason + "; but the group has tree volumes, which only an admin " +
-                "fails over (replicator failover --group " + name + " --latest --to DIR)");
+            blocked(group, "FAILOVER_BLOCKED", reason + "; but the group holds both tree and block volumes, which " +
+                "this version fails over only as a drill (failover --test --to DIR)");
             return;
         }
         final Checkpoint image = chooseImage(group);
@@ -224,7 +226,8 @@ public final class AutoFailover implements AutoCloseable
         final List<Path> paths;
         try
         {
-            paths = recoveryPaths(group.volumeSpecs(), policy.recoveryTo(), epoch);
+            paths = trees ? recoveryTrees(group, policy.recoveryTo(), epoch) :
+                recoveryPaths(group.volumeSpecs(), policy.recoveryTo(), epoch);
         }
         catch (final IOException ex)
         {
@@ -325,13 +328,48 @@ public final class AutoFailover implements AutoCloseable
         return paths;
     }
 
+    /**
+     * The recovery directories of a tree group: the policy's directory while it is new or empty,
+     * else one with the new epoch in its name (an earlier failover's tree stays where it was).
+     */
+    static List<Path> recoveryTrees(final Group group, final Path to, final long epoch) throws IOException
+    {
+        final Path dir = Files.exists(to) && !isEmptyDirectory(to) ? to.resolveSibling(to.getFileName() + ".epoch-" + epoch) : to;
+        if (Files.exists(dir) && !isEmptyDirectory(dir))
+        {
+            throw new IOException("recovery directory " + dir + " already exists and is not empty");
+        }
+        for (final String tree : group.trees().names())
+        {
+            if (!group.trees().store(tree).checkpoints().contains(chooseImage(group).seq()))
+            {
+                throw new IOException("tree volume '" + tree + "' no longer holds the image (retention)");
+            }
+        }
+        return TreeRecovery.paths(group, dir);
+    }
+
+    private static boolean isEmptyDirectory(final Path dir) throws IOException
+    {
+        if (!Files.isDirectory(dir))
+        {
+            return false;
+        }
+        try (java.util.stream.Stream<Path> entries = Files.list(dir))
+        {
+            return entries.findAny().isEmpty();
+        }
+    }
+
     private void evaluateFailback(final Group group, final AutoFailoverPolicy policy) throws IOException
     {
         final String name = group.name();
         final AgentLink demoted = group.demoted();
         final long sinceNs = group.demotedSinceNs();
         final long nowNs = System.nanoTime();
-        if (demoted == null || demoted.isClosed() || sinceNs == 0 || group.failbackReport() == null ||
+        final boolean trees = !group.trees().isEmpty();
+        // A tree failback asks the old primary for its tree's manifest: it needs no block failback report.
+        if (demoted == null || demoted.isClosed() || sinceNs == 0 || (!trees && group.failbackReport() == null) ||
             TimeUnit.NANOSECONDS.toMillis(nowNs - sinceNs) < policy.failbackHealthyMs() ||
             nowNs - nextFailbackAttemptNs.getOrDefault(name, nowNs) < 0)
         {
@@ -344,7 +382,14 @@ public final class AutoFailover implements AutoCloseable
         try
         {
             // Validates the primary (connected, sizes, epoch, its report) before anything moves.
-            failback.plan(group);
+            if (trees)
+            {
+                failback.trees().plan(group);
+            }
+            else
+            {
+                failback.plan(group);
+            }
         }
         catch (final AdminException ex)
         {
@@ -366,10 +411,21 @@ public final class AutoFailover implements AutoCloseable
                 return;
             }
         }
-        final FailbackService.Result result;
+        final String shipped;
         try
         {
-            result = failback.execute(group, null);
+            if (trees)
+            {
+                final TreeFailback.Result result = failback.trees().execute(group);
+                shipped = "shipped " + result.opsShipped() + " tree ops (" + result.dataBytesShipped() + " data bytes) in " +
+                    result.passes() + " pass(es), verified " + result.verifiedEntries() + " entries";
+            }
+            else
+            {
+                final FailbackService.Result result = failback.execute(group, null);
+                shipped = "shipped " + result.blocksShipped() + " blocks in " + result.passes() + " pass(es), verified " +
+                    result.verifiedBlocks();
+            }
         }
         catch (final AdminException ex)
         {
@@ -377,8 +433,7 @@ public final class AutoFailover implements AutoCloseable
             return;
         }
         final Transition transition = new Transition("FAILBACK", System.currentTimeMillis(), group.state().epoch(),
-            group.store().lastSeq(), reason + "; shipped " + result.blocksShipped() + " blocks in " + result.passes() +
-            " pass(es), verified " + result.verifiedBlocks(), state.failover().recoveryPaths(), hookExit, hookOutcome);
+            group.store().lastSeq(), reason + "; " + shipped, state.failover().recoveryPaths(), hookExit, hookOutcome);
         record(group, transition);
         LOG.warn("group={} epoch={} seq={} AUTOMATIC FAILBACK: {}", name, transition.epoch(), transition.imageSeq(),
             transition.reason());

@@ -146,7 +146,7 @@ public final class FailoverService implements AutoCloseable
     public Result failover(final Group group, final long imageSeq, final List<Path> recoveryPaths,
         final ProgressListener progress, final String reason) throws IOException
     {
-        return failover(group, imageSeq, recoveryPaths, -1, progress, reason, false);
+        return failover(group, imageSeq, recoveryPaths, -1, progress, reason, true);
     }
 
     /**
@@ -175,10 +175,10 @@ public final class FailoverService implements AutoCloseable
         final boolean trees = !group.trees().isEmpty();
         if (trees && (!treesAllowed || !group.volumeSpecs().isEmpty()))
         {
-            // Tree failover goes to directories chosen by an admin (failover --to DIR); a group mixing
-            // trees and block volumes has no combined failback yet (the admin command refuses earlier).
+            // Trees fail over to directories (failover --to DIR, or the automatic policy's), never to NBD
+            // exports; a group mixing trees and block volumes has no combined failback yet.
             throw new IllegalStateException("group '" + group.name() + "' has tree volumes, which this version " +
-                "fails over only by an admin's failover --to DIR, and only when the group holds no block volume");
+                "fails over only to directories, and only when the group holds no block volume");
         }
         group.lock().lock();
         try
