@@ -1,5 +1,6 @@
 package dev.replicator.agent;
 
+import dev.replicator.agent.capture.BulkSync;
 import dev.replicator.agent.capture.CaptureVolume;
 import dev.replicator.agent.capture.ChangeLog;
 import dev.replicator.agent.capture.NbdFrontEnd;
@@ -66,6 +67,9 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private volatile Messages.Refused fatalRefusal;
     private ChangeLog changeLog;
     private ScanCapture scanCapture;
+    private BulkSync bulkSync;
+    /** Set when the bulk sync completes (by the ack reader); the scanner then takes the first checkpoint. */
+    private volatile boolean bulkSyncDone;
     private VolumeWriter writer;
     private NbdFrontEnd nbdFrontEnd;
     private TreeCapture treeCapture;
@@ -99,6 +103,14 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         journal = Journal.open(journalConfig());
         try
         {
+            final Path fingerprintDir = config.stateDir().resolve("fingerprints");
+            final List<Path> tables = new ArrayList<>();
+            for (final VolumeSpec spec : config.volumes())
+            {
+                tables.add(fingerprintDir.resolve(spec.name() + ".fp"));
+            }
+            // Before a table is created: a fresh table means the target may have none of the volume.
+            BulkSync.beginIfFresh(config.stateDir(), tables);
             for (int i = 0; i < config.volumes().size(); i++)
             {
                 volumes.add(CaptureVolume.open(i, config.volumes().get(i), config.stateDir().resolve("fingerprints")));
@@ -106,10 +118,18 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             final boolean sync = config.journalSync() == AgentConfig.JournalSync.CHECKPOINT;
             changeLog = new ChangeLog(config.group(), this::journal, volumes, config.stateDir().resolve("dirty"),
                 config.maxUnshippedBytes(), sync);
+            bulkSync = BulkSync.open(config.stateDir(), volumes, this::onBulkSyncDone);
+            changeLog.holdCheckpointsWhile(bulkSync::outstanding);
             scanCapture = new ScanCapture(changeLog, volumes);
             writer = new VolumeWriter(changeLog, volumes);
             treeCapture = new TreeCapture(config.treeVolumes(), config.stateDir(), this::journal, this::wakeScanner);
-            final long startSeq = scanAndCheckpoint(null, false);
+            // A bulk sync scans on the scanner thread while the shipper streams what it found.
+            final long startSeq = bulkSync.isActive() ? -1 : scanAndCheckpoint(null, false);
+            if (bulkSync.isActive())
+            {
+                LOG.info("group={} bulk sync: the volumes are streamed to the target from the scan, outside the " +
+                    "journal; the first checkpoint follows it", config.group());
+            }
             LOG.info("group={} epoch={} agent started: {} volume(s), journal {} at seq={}{}", config.group(),
                 state.epoch(), volumes.size(), journal.journalId(), journal.lastSeq(),
                 startSeq > 0 ? ", startup scan journaled " + scanCapture.lastScanChangedBlocks() + " blocks" : "");
@@ -127,7 +147,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
         running = true;
         shipper = new Shipper(this, config.group(), config.agentName(), config.target(), config.windowFrames(),
-            config.frameBytes(), config.heartbeatIntervalMs(), transport);
+            config.frameBytes(), config.heartbeatIntervalMs(), transport)
+            .syncLimits(config.syncWindowBytes(), config.syncRateBytesPerS());
         if (config.metricsListen() != null)
         {
             try
@@ -193,11 +214,17 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
 
     private void scanLoop()
     {
+        boolean syncScanned = false;
         while (running)
         {
+            if (!syncScanned && bulkSync.isActive() && role != AgentRole.DEMOTED)
+            {
+                syncScanned = bulkSyncScan();
+            }
             final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.scanIntervalMs());
             long remainingNs;
-            while (running && !treeCapture.changedSinceScan() && (remainingNs = deadlineNs - System.nanoTime()) > 0)
+            while (running && !treeCapture.changedSinceScan() && !bulkSyncDone &&
+                (remainingNs = deadlineNs - System.nanoTime()) > 0)
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(this, remainingNs);
             }
@@ -207,6 +234,16 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             try
             {
+                if (bulkSyncDone && role != AgentRole.DEMOTED)
+                {
+                    bulkSyncDone = false;
+                    if (bulkSync.markedBlocks() > 0)
+                    {
+                        final long seq = crashConsistentCheckpoint("initial-sync");
+                        LOG.info("group={} epoch={} seq={} bulk sync of {} blocks complete: first checkpoint",
+                            config.group(), state.epoch(), seq, bulkSync.ackedBlocks());
+                    }
+                }
                 if (role != AgentRole.DEMOTED && changeLog.resync() > 0)
                 {
                     crashConsistentCheckpoint("resync");
@@ -317,6 +354,44 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             return explicit || treeOps > 0 ? writer.checkpoint(label == null && !explicit ? "scan" : label) : -1;
         }
+    }
+
+    /** @return whether the scan went through (a failure is retried at the next turn). */
+    private boolean bulkSyncScan()
+    {
+        try
+        {
+            final long startNs = System.nanoTime();
+            final long marked = scanCapture.syncScan(bulkSync);
+            LOG.info("group={} bulk sync scan marked {} blocks in {} ms", config.group(), marked,
+                (System.nanoTime() - startNs) / 1_000_000);
+            writeStatus();
+            return marked >= 0;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            lastError = "bulk sync scan failed: " + ex.getMessage();
+            LOG.error("group={} bulk sync scan failed: {}; retrying", config.group(), ex.getMessage());
+            return false;
+        }
+    }
+
+    private void onBulkSyncDone()
+    {
+        bulkSyncDone = true;
+        wakeScanner();
+    }
+
+    /** Blocks the bulk sync's scans marked to ship from the volumes since start (0 without a bulk sync). */
+    public long bulkSyncMarkedBlocks()
+    {
+        return bulkSync == null ? 0 : bulkSync.markedBlocks();
+    }
+
+    /** Whether a bulk (initial) sync is still shipping blocks from the volumes (no checkpoint before it ends). */
+    public boolean bulkSyncOutstanding()
+    {
+        return bulkSync != null && bulkSync.outstanding();
     }
 
     private void wakeScanner()
@@ -450,6 +525,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     }
 
     @Override
+    public dev.replicator.agent.ship.SyncSource syncSource()
+    {
+        return bulkSync;
+    }
+
+    @Override
     public void onWelcome(final long epoch) throws IOException
     {
         if (epoch != state.epoch())
@@ -532,7 +613,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     @Override
     public dev.replicator.core.bitmap.BlockBitmap unjournaledChanges(final int volumeIndex)
     {
-        return changeLog.dirty(volumeIndex);
+        // Blocks the bulk sync has not shipped are not at the target either.
+        return changeLog.dirty(volumeIndex).or(bulkSync.pending(volumeIndex));
     }
 
     @Override
@@ -547,6 +629,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         journal.close();
         journal = Journal.create(journalConfig(), baseSeq);
         changeLog.reset();
+        bulkSync.reset();
         final AgentState next = state.withEpoch(epoch);
         next.write(config.stateDir());
         state = next;

@@ -54,6 +54,8 @@ public final class AgentSession implements Runnable
     private final AtomicLong framesApplied;
     /** Plain bytes of the frame being applied, per volume (reused: one session thread). */
     private long[] appliedByVolume = new long[0];
+    /** The newest sync frame number applied since the last commit, 0 if none (one session thread). */
+    private long lastSyncFrame;
 
     /**
      * @param corruptFrames incremented for each frame refused by a check (shared by all sessions).
@@ -267,7 +269,7 @@ public final class AgentSession implements Runnable
                 {
                     case AGENT_STATS -> group.activity().onAgentStats(frame.bodyAs(Messages.AgentStats.class),
                         System.currentTimeMillis());
-                    case DATA ->
+                    case DATA, SYNC_DATA ->
                     {
                         if (!applyData(group, link, decoder, frame))
                         {
@@ -327,6 +329,7 @@ public final class AgentSession implements Runnable
             final TreeVolumes trees = group.trees();
             Frame frame = first;
             long lastFrameSeq = 0;
+            lastSyncFrame = 0;
             boolean checkpointed = false;
             while (true)
             {
@@ -341,10 +344,12 @@ public final class AgentSession implements Runnable
                         frame.epoch(), hello.agentName());
                     return false;
                 }
+                final boolean sync = frame.type() == MessageType.SYNC_DATA;
                 final DecodedBatch batch;
                 try
                 {
-                    batch = decoder.decode(frame, Math.max(store.lastSeq(), lastFrameSeq));
+                    // A sync frame's records carry the agent's sync frame number, not a journal seq.
+                    batch = decoder.decode(frame, sync ? 0 : Math.max(store.lastSeq(), lastFrameSeq));
                 }
                 catch (final CorruptFrameException ex)
                 {
@@ -354,7 +359,14 @@ public final class AgentSession implements Runnable
                 }
                 try
                 {
-                    checkpointed |= applyRecords(store, trees, batch, appliedByVolume);
+                    if (sync)
+                    {
+                        applySyncRecords(store, batch, appliedByVolume);
+                    }
+                    else
+                    {
+                        checkpointed |= applyRecords(store, trees, batch, appliedByVolume);
+                    }
                 }
                 catch (final IOException | RuntimeException ex)
                 {
@@ -362,8 +374,16 @@ public final class AgentSession implements Runnable
                     return false;
                 }
                 frames++;
-                lastFrameSeq = Math.max(lastFrameSeq, frame.seq());
-                if (frames == GROUP_COMMIT_FRAMES || !channel.hasBufferedFrame(MessageType.DATA))
+                if (sync)
+                {
+                    lastSyncFrame = Math.max(lastSyncFrame, frame.seq());
+                }
+                else
+                {
+                    lastFrameSeq = Math.max(lastFrameSeq, frame.seq());
+                }
+                if (frames == GROUP_COMMIT_FRAMES ||
+                    !(channel.hasBufferedFrame(MessageType.DATA) || channel.hasBufferedFrame(MessageType.SYNC_DATA)))
                 {
                     break;
                 }
@@ -434,7 +454,28 @@ public final class AgentSession implements Runnable
         framesApplied.addAndGet(frames);
         group.signalDurable();
         channel.send(MessageType.ACK, group.state().epoch(), store.lastSeq(), null);
+        if (lastSyncFrame > 0)
+        {
+            channel.send(MessageType.SYNC_ACK, group.state().epoch(), lastSyncFrame, null);
+            lastSyncFrame = 0;
+        }
         return true;
+    }
+
+    /** Applies a sync frame's blocks (read from the agent's volume) in arrival order, outside the seq order. */
+    private static void applySyncRecords(final ImageStore store, final DecodedBatch batch, final long[] appliedByVolume)
+        throws IOException
+    {
+        for (int i = 0; i < batch.size(); i++)
+        {
+            if (batch.isTree(i) || batch.isCheckpoint(i))
+            {
+                throw new IllegalArgumentException("a sync frame holds only blocks");
+            }
+            final ByteBuffer block = batch.block(i);
+            appliedByVolume[batch.volumeIndex(i)] += block.remaining();
+            store.applySyncBlock(batch.volumeIndex(i), batch.blockIndex(i), block);
+        }
     }
 
     /**
