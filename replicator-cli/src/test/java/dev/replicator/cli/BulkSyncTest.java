@@ -159,6 +159,66 @@ class BulkSyncTest
         }
     }
 
+    @Test
+    void anAgentKilledMidSyncResumesTheSyncAndTheTargetEndsIdentical() throws Exception
+    {
+        final long seed = Long.getLong("bulksync.seed", System.nanoTime());
+        System.out.println("BulkSyncTest seed " + seed + " (replay: -Dbulksync.seed=" + seed + ")");
+        try (LoopbackCluster cluster = new LoopbackCluster(dir, VOLUME_MIB))
+        {
+            writeMixedVolume(cluster.volume, seed);
+            cluster.appendAgentConfig("sync.rate.mb.s = 3");
+            cluster.startTarget();
+            cluster.startAgent();
+            final Path replica = dir.resolve("target-data").resolve("groups").resolve(LoopbackCluster.GROUP)
+                .resolve("volumes").resolve("disk0.replica");
+            LoopbackCluster.await(() -> nonZeroBlocks(replica) >= 512, "part of the sync at the target");
+            cluster.killAgentHard();
+            assertThat(dir.resolve("agent-state").resolve("sync")).as("killed mid-sync").isDirectory();
+            assertThat(cluster.json("images", "list", "--group", LoopbackCluster.GROUP, "--json").size())
+                .as("no image before the whole volume is there").isZero();
+            // Changes while the agent is down, over shipped and unshipped parts and holes.
+            LoopbackCluster.writeRandomRuns(cluster.volume, cluster.volumeBlocks, 40, new Random(seed));
+            cluster.startAgent();
+            final String image = cluster.checkpoint("after-restart");
+            final String expected = sha256(cluster.volume);
+            final Path out = dir.resolve("export.img");
+            final Cli.Result result = cluster.admin("images", "export", "--image", image, "--to", out.toString());
+            assertThat(result.exitCode()).as(result.err()).isZero();
+            assertThat(sha256(out)).isEqualTo(expected);
+            assertThat(dir.resolve("agent-state").resolve("sync")).as("the sync finished").doesNotExist();
+        }
+    }
+
+    private static long nonZeroBlocks(final Path file)
+    {
+        try
+        {
+            if (!Files.exists(file))
+            {
+                return 0;
+            }
+            final byte[] bytes = Files.readAllBytes(file);
+            long blocks = 0;
+            for (int b = 0; b < bytes.length; b += BLOCK)
+            {
+                for (int i = b; i < b + BLOCK; i++)
+                {
+                    if (bytes[i] != 0)
+                    {
+                        blocks++;
+                        break;
+                    }
+                }
+            }
+            return blocks;
+        }
+        catch (final java.io.IOException ex)
+        {
+            return 0;
+        }
+    }
+
     private static ImageStore store(final Target target)
     {
         return target.groups().get("bulk") == null ? null : target.groups().get("bulk").store();
