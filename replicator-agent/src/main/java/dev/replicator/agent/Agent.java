@@ -109,8 +109,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             {
                 tables.add(fingerprintDir.resolve(spec.name() + ".fp"));
             }
-            // Before a table is created: a fresh table means the target may have none of the volume.
-            BulkSync.beginIfFresh(config.stateDir(), tables);
+            // Before a table is created: a fresh table means the target may have none of the volume. Scan
+            // capture only: an API agent has never synced what its volume held before it started.
+            if (config.capture() == AgentConfig.Capture.SCAN)
+            {
+                BulkSync.beginIfFresh(config.stateDir(), tables);
+            }
             for (int i = 0; i < config.volumes().size(); i++)
             {
                 volumes.add(CaptureVolume.open(i, config.volumes().get(i), config.stateDir().resolve("fingerprints")));

@@ -40,10 +40,13 @@ public final class AgentSession implements Runnable
 {
     private static final Logger LOG = LoggerFactory.getLogger(AgentSession.class);
     /**
-     * Data frames one commit may cover (group commit). The agent's default window is 8 frames of up to
-     * 1 MiB: this takes a whole window, and bounds how long admin commands wait for the group lock.
+     * Data frames one commit may cover (group commit), and their bytes: whichever is reached first.
+     * Bytes, not frames, bound it: a window of 1 MiB journal frames and one of 4 MiB bulk-sync frames
+     * both fit one commit (32 MiB, one set of fsyncs), and the bound still caps how long admin
+     * commands wait for the group lock.
      */
-    static final int GROUP_COMMIT_FRAMES = 8;
+    static final int GROUP_COMMIT_FRAMES = 64;
+    static final long GROUP_COMMIT_BYTES = 32L << 20;
 
     private final FrameChannel channel;
     private final Messages.Hello hello;
@@ -307,7 +310,7 @@ public final class AgentSession implements Runnable
 
     /**
      * Applies a data frame and, with it, the data frames already waiting in the socket (at most
-     * {@link #GROUP_COMMIT_FRAMES}), then makes them durable with one commit and acknowledges them
+     * {@link #GROUP_COMMIT_FRAMES} or {@link #GROUP_COMMIT_BYTES}), then makes them durable with one commit and acknowledges them
      * with one ACK: group commit. The agent keeps up to its window of frames in flight, so at a high
      * write rate several wait here, and one commit's three fsyncs (undo, replica, durable seq) cover
      * them all instead of each. Nothing is acknowledged before it is durable. A frame that cannot be
@@ -322,6 +325,7 @@ public final class AgentSession implements Runnable
         java.util.Arrays.fill(appliedByVolume, 0);
         final long startNs = System.nanoTime();
         int frames = 0;
+        long frameBytes = 0;
         group.lock().lock();
         try
         {
@@ -374,6 +378,7 @@ public final class AgentSession implements Runnable
                     return false;
                 }
                 frames++;
+                frameBytes += frame.body().limit();
                 if (sync)
                 {
                     lastSyncFrame = Math.max(lastSyncFrame, frame.seq());
@@ -382,7 +387,7 @@ public final class AgentSession implements Runnable
                 {
                     lastFrameSeq = Math.max(lastFrameSeq, frame.seq());
                 }
-                if (frames == GROUP_COMMIT_FRAMES ||
+                if (frames == GROUP_COMMIT_FRAMES || frameBytes >= GROUP_COMMIT_BYTES ||
                     !(channel.hasBufferedFrame(MessageType.DATA) || channel.hasBufferedFrame(MessageType.SYNC_DATA)))
                 {
                     break;
