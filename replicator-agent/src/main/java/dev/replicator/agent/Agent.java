@@ -94,6 +94,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
      */
     public synchronized Agent start() throws IOException
     {
+        warmUpInBackground();
         final Transport transport = transport();
         Files.createDirectories(config.stateDir());
         state = AgentState.readOrNew(config.stateDir(), config.group());
@@ -176,6 +177,32 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         scanThread.start();
         writeStatus();
         return this;
+    }
+
+    /**
+     * A cold JVM spends a noticeable part of an agent's start initialising Jackson for the hello and
+     * welcome; doing it on another thread while the journal opens takes it off the path to the first
+     * shipped byte (it matters for a bulk sync, which ships as soon as the hello is answered).
+     */
+    private static void warmUpInBackground()
+    {
+        final Thread thread = new Thread(() ->
+        {
+            try
+            {
+                final byte[] hello = Json.encode(new Messages.Hello(Messages.PROTOCOL_VERSION, "warm-up", "warm-up",
+                    "warm-up", 0, 0, List.of(new Messages.VolumeInfo("warm-up", 4096, 4096)), List.of()));
+                Json.decode(hello, 0, hello.length, Messages.Hello.class);
+                final byte[] welcome = Json.encode(new Messages.Welcome("warm-up", 1, 0));
+                Json.decode(welcome, 0, welcome.length, Messages.Welcome.class);
+            }
+            catch (final dev.replicator.core.wire.ProtocolException | RuntimeException ex)
+            {
+                LOG.debug("warm-up failed (harmless): {}", ex.toString());
+            }
+        }, "agent-warm-up");
+        thread.setDaemon(true);
+        thread.start();
     }
 
     /** Settled before anything is opened: an agent with unusable TLS material must not start at all. */

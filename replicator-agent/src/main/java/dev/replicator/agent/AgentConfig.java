@@ -43,7 +43,7 @@ import java.util.Set;
  * scan.interval.ms = 5000
  * ship.window.frames = 8
  * ship.frame.bytes = 1m
- * sync.window.bytes = 32m            # bulk (initial) sync frames in flight
+ * sync.window.bytes = 128m           # bulk (initial) sync frames in flight
  * sync.rate.mb.s = 0                  # bulk sync rate limit, MB/s (0: none)
  * journal.sync = checkpoint           # none | checkpoint
  * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
@@ -59,8 +59,11 @@ import java.util.Set;
  */
 public final class AgentConfig
 {
-    /** Bulk-sync bytes in flight: 8 frames of 4 MiB, one group commit's worth at the target. */
-    public static final long DEFAULT_SYNC_WINDOW_BYTES = 32L << 20;
+    /**
+     * Bulk-sync bytes in flight: two group commits at the target, so the agent reads and compresses
+     * the next while the target writes and fsyncs (no agent memory: unacknowledged blocks are re-read).
+     */
+    public static final long DEFAULT_SYNC_WINDOW_BYTES = 128L << 20;
     public static final int DEFAULT_SCAN_INTERVAL_MS = 5000;
     public static final long DEFAULT_MAX_UNSHIPPED_BYTES = 8L << 30;
 

@@ -42,11 +42,11 @@ public final class AgentSession implements Runnable
     /**
      * Data frames one commit may cover (group commit), and their bytes: whichever is reached first.
      * Bytes, not frames, bound it: a window of 1 MiB journal frames and one of 4 MiB bulk-sync frames
-     * both fit one commit (32 MiB, one set of fsyncs), and the bound still caps how long admin
+     * both fit one commit (64 MiB, one set of fsyncs), and the bound still caps how long admin
      * commands wait for the group lock.
      */
     static final int GROUP_COMMIT_FRAMES = 64;
-    static final long GROUP_COMMIT_BYTES = 32L << 20;
+    static final long GROUP_COMMIT_BYTES = 64L << 20;
 
     private final FrameChannel channel;
     private final Messages.Hello hello;
