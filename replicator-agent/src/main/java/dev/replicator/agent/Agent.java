@@ -328,7 +328,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             return crashConsistentCheckpoint(label);
         }
-        if (role == AgentRole.DEMOTED)
+        if (role == AgentRole.DEMOTED || bulkSyncOutstanding())
         {
             return -1;
         }
@@ -375,6 +375,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
      */
     private long scanAndCheckpoint(final String label, final boolean explicit) throws IOException
     {
+        if (bulkSyncOutstanding())
+        {
+            // A scan now would journal every block the sync has not shipped yet, and no checkpoint may
+            // be taken before it ends: the sync's own scan and the one after it cover the volume.
+            return -1;
+        }
         synchronized (scanLock)
         {
             final long treeOps = scanCapture.isPaused() ? 0 : treeCapture.scan();

@@ -4,6 +4,7 @@ import dev.replicator.agent.ship.SyncSource;
 import dev.replicator.core.bitmap.BitmapFile;
 import dev.replicator.core.bitmap.BlockBitmap;
 import dev.replicator.core.io.AtomicFiles;
+import dev.replicator.core.scan.FingerprintTable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,8 +24,9 @@ import java.util.List;
  *
  * <pre>
  * state.dir/sync/            exists while a sync is in progress (made before the fingerprint tables)
- *   VOL.sync                 blocks still to ship (BitmapFile); persisted before the fingerprint
- *                            table records what the scan saw, so a crash re-ships, never skips
+ *   VOL.sync                 blocks still to ship (BitmapFile); the fingerprint table records a
+ *                            block only when the target acknowledges it (the content shipped), so
+ *                            a crash re-ships, never skips
  * </pre>
  *
  * <p>Thread-safe: the scanner marks, the shipper takes runs, the ack reader clears; all on this object.
@@ -212,8 +214,16 @@ public final class BulkSync implements SyncSource
     }
 
     @Override
-    public synchronized void acked(final int volumeIndex, final long firstBlock, final int count)
+    public synchronized void acked(
+        final int volumeIndex, final long firstBlock, final int count, final long[] fingerprints, final int offset)
     {
+        // The scan left these entries alone (SyncSink): the table says what the target now holds. No
+        // other writer runs during a sync (periodic scans and checkpoints wait for it).
+        final FingerprintTable table = volumes.get(volumeIndex).table();
+        for (int i = 0; i < count; i++)
+        {
+            table.set(firstBlock + i, fingerprints[offset + i]);
+        }
         pending[volumeIndex].clearRange(firstBlock, firstBlock + count);
         acked += count;
         changed = true;
@@ -272,6 +282,11 @@ public final class BulkSync implements SyncSource
 
     private void finish() throws IOException
     {
+        // The tables hold what the sync shipped: durable before the directory that vouches for them goes.
+        for (final CaptureVolume volume : volumes)
+        {
+            volume.table().force();
+        }
         active = false;
         if (Files.isDirectory(dir))
         {

@@ -200,6 +200,17 @@ public final class ScanCapture
             sync.scanned(volumeIndex, blockEnd);
         }
 
+        /**
+         * The table must hold what the target has: the shipper reads a block later than the scan, so
+         * it records what it shipped once the target acknowledges it (a block that went back to what
+         * the scan saw after shipping would otherwise look unchanged for ever).
+         */
+        @Override
+        public boolean recordsInTable()
+        {
+            return false;
+        }
+
         @Override
         public void makeDurable() throws IOException
         {

@@ -1,5 +1,6 @@
 package dev.replicator.agent.ship;
 
+import dev.replicator.core.codec.Checksums;
 import dev.replicator.core.config.HostPort;
 import dev.replicator.core.journal.Journal;
 import dev.replicator.core.journal.JournalEntryDescriptor;
@@ -77,10 +78,15 @@ public final class Shipper implements Runnable
         .classicOnly()
         .build();
 
-    /** {frame number, frame bytes, run count, then (volume, first block, blocks) per run} of unacknowledged sync frames. */
+    /**
+     * Unacknowledged sync frames: {frame number, frame bytes, run count, (volume, first block, blocks)
+     * per run, then the xxHash64 of every block in run order}.
+     */
     private final ArrayDeque<long[]> syncInflight = new ArrayDeque<>();
     private final long[] syncRun = new long[2];
     private final long[] syncRuns = new long[3 * SYNC_MAX_RUNS];
+    private long[] syncFingerprints = new long[0];
+    private int syncBlocks;
     private DataFrameEncoder syncEncoder;
     private ByteBuffer syncBuffer;
     private long[] syncCursor = new long[0];
@@ -480,6 +486,15 @@ public final class Shipper implements Runnable
             syncEncoder = new DataFrameEncoder();
             syncBuffer = ByteBuffer.allocateDirect(SYNC_FRAME_BYTES);
         }
+        int smallestBlock = Integer.MAX_VALUE;
+        for (int v = 0; v < sync.volumeCount(); v++)
+        {
+            smallestBlock = Math.min(smallestBlock, sync.blockSize(v));
+        }
+        if (syncFingerprints.length < SYNC_FRAME_BYTES / smallestBlock)
+        {
+            syncFingerprints = new long[SYNC_FRAME_BYTES / smallestBlock];
+        }
         // A new connection resends every block not yet acknowledged: the cursors start over.
         syncCursor = new long[sync.volumeCount()];
         syncVolume = 0;
@@ -510,6 +525,7 @@ public final class Shipper implements Runnable
         int plainBytes = 0;
         int runs = 0;
         int idleVolumes = 0;
+        syncBlocks = 0;
         final int volumeCount = sync.volumeCount();
         while (idleVolumes < volumeCount && runs < SYNC_MAX_RUNS)
         {
@@ -532,8 +548,11 @@ public final class Shipper implements Runnable
             sync.read(v, first, syncBuffer);
             for (int i = 0; i < blocks; i++)
             {
-                syncEncoder.addBlock(number, v, first + i, syncBuffer, plainBytes + i * blockSize, blockSize);
+                final int offset = plainBytes + i * blockSize;
+                syncEncoder.addBlock(number, v, first + i, syncBuffer, offset, blockSize);
+                syncFingerprints[syncBlocks + i] = Checksums.xxHash64(syncBuffer, offset, blockSize);
             }
+            syncBlocks += blocks;
             syncRuns[3 * runs] = v;
             syncRuns[3 * runs + 1] = first;
             syncRuns[3 * runs + 2] = blocks;
@@ -555,11 +574,12 @@ public final class Shipper implements Runnable
         }
         final ByteBuffer frame = syncEncoder.finish(MessageType.SYNC_DATA, epoch);
         final int frameLength = frame.remaining();
-        final long[] record = new long[3 + 3 * runs];
+        final long[] record = new long[3 + 3 * runs + syncBlocks];
         record[0] = number;
         record[1] = frameLength;
         record[2] = runs;
         System.arraycopy(syncRuns, 0, record, 3, 3 * runs);
+        System.arraycopy(syncFingerprints, 0, record, 3 + 3 * runs, syncBlocks);
         synchronized (ackMonitor)
         {
             syncInflight.addLast(record);
@@ -591,9 +611,13 @@ public final class Shipper implements Runnable
                 syncInflight.pollFirst();
                 syncInflightBytes -= record[1];
             }
-            for (int r = 0; r < (int)record[2]; r++)
+            final int runs = (int)record[2];
+            int fingerprint = 3 + 3 * runs;
+            for (int r = 0; r < runs; r++)
             {
-                sync.acked((int)record[3 + 3 * r], record[4 + 3 * r], (int)record[5 + 3 * r]);
+                final int blocks = (int)record[5 + 3 * r];
+                sync.acked((int)record[3 + 3 * r], record[4 + 3 * r], blocks, record, fingerprint);
+                fingerprint += blocks;
             }
         }
     }

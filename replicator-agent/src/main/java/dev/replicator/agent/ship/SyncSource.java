@@ -25,8 +25,11 @@ public interface SyncSource
     /** Reads {@code dst.remaining()} bytes from block {@code firstBlock} of the volume. */
     void read(int volumeIndex, long firstBlock, ByteBuffer dst) throws IOException;
 
-    /** The target made these blocks durable. */
-    void acked(int volumeIndex, long firstBlock, int count);
+    /**
+     * The target made these blocks durable; {@code fingerprints[offset..offset+count)} are the xxHash64
+     * of the content shipped.
+     */
+    void acked(int volumeIndex, long firstBlock, int count, long[] fingerprints, int offset);
 
     /** Whether a pass that reached the end of every volume may still find blocks later (the scan is running). */
     boolean scanRunning();

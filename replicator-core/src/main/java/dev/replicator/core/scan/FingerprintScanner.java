@@ -171,6 +171,11 @@ public final class FingerprintScanner
             return;
         }
         sink.makeDurable();
+        if (!sink.recordsInTable())
+        {
+            pendingCount = 0;
+            return;
+        }
         for (int i = 0; i < pendingCount; i++)
         {
             table.set(pendingBlocks[i], pendingFingerprints[i]);
@@ -202,6 +207,15 @@ public final class FingerprintScanner
 
         /** Make every run reported so far durable. */
         void makeDurable() throws IOException;
+
+        /**
+         * Whether the table records what the scan saw once the sink made it durable (the default), or
+         * the sink's owner records what it later did with the blocks (a bulk sync records what it shipped).
+         */
+        default boolean recordsInTable()
+        {
+            return true;
+        }
 
         /** Every block below {@code blockEnd} has been compared (and its changes reported). */
         default void onScanned(final long blockEnd)
