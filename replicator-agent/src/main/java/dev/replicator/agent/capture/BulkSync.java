@@ -43,7 +43,8 @@ public final class BulkSync implements SyncSource
     /** Per volume: every block below this has been scanned in the current pass. */
     private final long[] scannedBelow;
     private final Runnable onComplete;
-    private boolean active;
+    /** Written under this object's lock; read without it by the shipper's idle loop. */
+    private volatile boolean active;
     private boolean scanning;
     private boolean changed;
     private long lastPersistMs;
@@ -98,7 +99,7 @@ public final class BulkSync implements SyncSource
     }
 
     /** Whether a sync is in progress (its scan must run before anything else is scanned). */
-    public synchronized boolean isActive()
+    public boolean isActive()
     {
         return active;
     }
@@ -248,7 +249,7 @@ public final class BulkSync implements SyncSource
     }
 
     @Override
-    public synchronized boolean outstanding()
+    public boolean outstanding()
     {
         return active;
     }

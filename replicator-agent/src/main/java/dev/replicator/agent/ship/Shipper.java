@@ -508,6 +508,11 @@ public final class Shipper implements Runnable
      */
     private boolean sendSyncFrame(final FrameChannel channel, final SyncSource sync) throws IOException
     {
+        if (!sync.outstanding())
+        {
+            // A volatile read: the idle loop of an agent without a sync pays nothing more.
+            return false;
+        }
         synchronized (ackMonitor)
         {
             if (syncInflightBytes >= syncWindowBytes)

@@ -34,6 +34,6 @@ public interface SyncSource
     /** Whether a pass that reached the end of every volume may still find blocks later (the scan is running). */
     boolean scanRunning();
 
-    /** Whether any block is still to ship or unacknowledged. */
+    /** Whether any block is still to ship or unacknowledged; cheap (the shipper asks on every idle turn). */
     boolean outstanding();
 }
