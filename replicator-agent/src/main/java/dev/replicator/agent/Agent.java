@@ -70,6 +70,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private BulkSync bulkSync;
     /** Set when the bulk sync completes (by the ack reader); the scanner then takes the first checkpoint. */
     private volatile boolean bulkSyncDone;
+    private long bulkSyncSinceMs;
     private VolumeWriter writer;
     private NbdFrontEnd nbdFrontEnd;
     private TreeCapture treeCapture;
@@ -124,6 +125,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             changeLog = new ChangeLog(config.group(), this::journal, volumes, config.stateDir().resolve("dirty"),
                 config.maxUnshippedBytes(), sync);
             bulkSync = BulkSync.open(config.stateDir(), volumes, this::onBulkSyncDone);
+            bulkSyncSinceMs = System.currentTimeMillis();
             changeLog.holdCheckpointsWhile(bulkSync::outstanding);
             scanCapture = new ScanCapture(changeLog, volumes);
             writer = new VolumeWriter(changeLog, volumes);
@@ -475,7 +477,18 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         return new AgentStatus(config.group(), role.name(), state.epoch(), connected, j.lastSeq(), ackedSeq,
             scanCapture.lastCheckpointSeq(), scanCapture.scans(), scanCapture.lastScanChangedBlocks(),
             scanCapture.lastScanEndMs(), j.sizeBytes(), changeLog.mode().name(), changeLog.unshippedBytes(),
-            changeLog.dirtyBlocks(), lastError, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()));
+            changeLog.dirtyBlocks(), lastError, oldestUnackedAgeMs());
+    }
+
+    /**
+     * The RPO lag as the agent sees it: while a bulk sync is outstanding the volume's content is not
+     * all at the target, so it counts from when this start found the sync to do.
+     */
+    private long oldestUnackedAgeMs()
+    {
+        final long nowMs = System.currentTimeMillis();
+        final long journalAgeMs = changeLog.oldestUnackedAgeMs(nowMs);
+        return bulkSyncOutstanding() ? Math.max(journalAgeMs, nowMs - bulkSyncSinceMs) : journalAgeMs;
     }
 
     /** The figures sent to the target with every heartbeat, and exported as metrics. */
@@ -483,7 +496,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public Messages.AgentStats stats()
     {
         final Journal j = journal;
-        return new Messages.AgentStats(j.lastSeq(), ackedSeq, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()),
+        return new Messages.AgentStats(j.lastSeq(), ackedSeq, oldestUnackedAgeMs(),
             changeLog.unshippedBytes(), changeLog.maxUnshippedBytes(), j.sizeBytes(), changeLog.mode().name(),
             changeLog.dirtyBlocks(), changeLog.dirtyBytes(), scanCapture.lastCheckpointSeq());
     }
