@@ -1,5 +1,6 @@
 package dev.replicator.agent;
 
+import dev.replicator.agent.capture.BulkSync;
 import dev.replicator.agent.capture.CaptureVolume;
 import dev.replicator.agent.capture.ChangeLog;
 import dev.replicator.agent.capture.NbdFrontEnd;
@@ -66,6 +67,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private volatile Messages.Refused fatalRefusal;
     private ChangeLog changeLog;
     private ScanCapture scanCapture;
+    private BulkSync bulkSync;
+    /** Set when the bulk sync completes (by the ack reader); the scanner then takes the first checkpoint. */
+    private volatile boolean bulkSyncDone;
+    private long bulkSyncSinceMs;
     private VolumeWriter writer;
     private NbdFrontEnd nbdFrontEnd;
     private TreeCapture treeCapture;
@@ -90,6 +95,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
      */
     public synchronized Agent start() throws IOException
     {
+        warmUpInBackground();
         final Transport transport = transport();
         Files.createDirectories(config.stateDir());
         state = AgentState.readOrNew(config.stateDir(), config.group());
@@ -99,6 +105,18 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         journal = Journal.open(journalConfig());
         try
         {
+            final Path fingerprintDir = config.stateDir().resolve("fingerprints");
+            final List<Path> tables = new ArrayList<>();
+            for (final VolumeSpec spec : config.volumes())
+            {
+                tables.add(fingerprintDir.resolve(spec.name() + ".fp"));
+            }
+            // Before a table is created: a fresh table means the target may have none of the volume. Scan
+            // capture only: an API agent has never synced what its volume held before it started.
+            if (config.capture() == AgentConfig.Capture.SCAN)
+            {
+                BulkSync.beginIfFresh(config.stateDir(), tables);
+            }
             for (int i = 0; i < config.volumes().size(); i++)
             {
                 volumes.add(CaptureVolume.open(i, config.volumes().get(i), config.stateDir().resolve("fingerprints")));
@@ -106,10 +124,19 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             final boolean sync = config.journalSync() == AgentConfig.JournalSync.CHECKPOINT;
             changeLog = new ChangeLog(config.group(), this::journal, volumes, config.stateDir().resolve("dirty"),
                 config.maxUnshippedBytes(), sync);
+            bulkSync = BulkSync.open(config.stateDir(), volumes, this::onBulkSyncDone);
+            bulkSyncSinceMs = System.currentTimeMillis();
+            changeLog.holdCheckpointsWhile(bulkSync::outstanding);
             scanCapture = new ScanCapture(changeLog, volumes);
             writer = new VolumeWriter(changeLog, volumes);
             treeCapture = new TreeCapture(config.treeVolumes(), config.stateDir(), this::journal, this::wakeScanner);
-            final long startSeq = scanAndCheckpoint(null, false);
+            // A bulk sync scans on the scanner thread while the shipper streams what it found.
+            final long startSeq = bulkSync.isActive() ? -1 : scanAndCheckpoint(null, false);
+            if (bulkSync.isActive())
+            {
+                LOG.info("group={} bulk sync: the volumes are streamed to the target from the scan, outside the " +
+                    "journal; the first checkpoint follows it", config.group());
+            }
             LOG.info("group={} epoch={} agent started: {} volume(s), journal {} at seq={}{}", config.group(),
                 state.epoch(), volumes.size(), journal.journalId(), journal.lastSeq(),
                 startSeq > 0 ? ", startup scan journaled " + scanCapture.lastScanChangedBlocks() + " blocks" : "");
@@ -127,7 +154,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         }
         running = true;
         shipper = new Shipper(this, config.group(), config.agentName(), config.target(), config.windowFrames(),
-            config.frameBytes(), config.heartbeatIntervalMs(), transport);
+            config.frameBytes(), config.heartbeatIntervalMs(), transport)
+            .syncLimits(config.syncWindowBytes(), config.syncRateBytesPerS());
         if (config.metricsListen() != null)
         {
             try
@@ -151,6 +179,32 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         scanThread.start();
         writeStatus();
         return this;
+    }
+
+    /**
+     * A cold JVM spends a noticeable part of an agent's start initialising Jackson for the hello and
+     * welcome; doing it on another thread while the journal opens takes it off the path to the first
+     * shipped byte (it matters for a bulk sync, which ships as soon as the hello is answered).
+     */
+    private static void warmUpInBackground()
+    {
+        final Thread thread = new Thread(() ->
+        {
+            try
+            {
+                final byte[] hello = Json.encode(new Messages.Hello(Messages.PROTOCOL_VERSION, "warm-up", "warm-up",
+                    "warm-up", 0, 0, List.of(new Messages.VolumeInfo("warm-up", 4096, 4096)), List.of()));
+                Json.decode(hello, 0, hello.length, Messages.Hello.class);
+                final byte[] welcome = Json.encode(new Messages.Welcome("warm-up", 1, 0));
+                Json.decode(welcome, 0, welcome.length, Messages.Welcome.class);
+            }
+            catch (final dev.replicator.core.wire.ProtocolException | RuntimeException ex)
+            {
+                LOG.debug("warm-up failed (harmless): {}", ex.toString());
+            }
+        }, "agent-warm-up");
+        thread.setDaemon(true);
+        thread.start();
     }
 
     /** Settled before anything is opened: an agent with unusable TLS material must not start at all. */
@@ -193,11 +247,17 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
 
     private void scanLoop()
     {
+        boolean syncScanned = false;
         while (running)
         {
+            if (!syncScanned && bulkSync.isActive() && role != AgentRole.DEMOTED)
+            {
+                syncScanned = bulkSyncScan();
+            }
             final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.scanIntervalMs());
             long remainingNs;
-            while (running && !treeCapture.changedSinceScan() && (remainingNs = deadlineNs - System.nanoTime()) > 0)
+            while (running && !treeCapture.changedSinceScan() && !bulkSyncDone &&
+                (remainingNs = deadlineNs - System.nanoTime()) > 0)
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(this, remainingNs);
             }
@@ -207,6 +267,16 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             try
             {
+                if (bulkSyncDone && role != AgentRole.DEMOTED)
+                {
+                    bulkSyncDone = false;
+                    if (bulkSync.markedBlocks() > 0)
+                    {
+                        final long seq = crashConsistentCheckpoint("initial-sync");
+                        LOG.info("group={} epoch={} seq={} bulk sync of {} blocks complete: first checkpoint",
+                            config.group(), state.epoch(), seq, bulkSync.ackedBlocks());
+                    }
+                }
                 if (role != AgentRole.DEMOTED && changeLog.resync() > 0)
                 {
                     crashConsistentCheckpoint("resync");
@@ -260,7 +330,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         {
             return crashConsistentCheckpoint(label);
         }
-        if (role == AgentRole.DEMOTED)
+        if (role == AgentRole.DEMOTED || bulkSyncOutstanding())
         {
             return -1;
         }
@@ -307,6 +377,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
      */
     private long scanAndCheckpoint(final String label, final boolean explicit) throws IOException
     {
+        if (bulkSyncOutstanding())
+        {
+            // A scan now would journal every block the sync has not shipped yet, and no checkpoint may
+            // be taken before it ends: the sync's own scan and the one after it cover the volume.
+            return -1;
+        }
         synchronized (scanLock)
         {
             final long treeOps = scanCapture.isPaused() ? 0 : treeCapture.scan();
@@ -317,6 +393,44 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             return explicit || treeOps > 0 ? writer.checkpoint(label == null && !explicit ? "scan" : label) : -1;
         }
+    }
+
+    /** @return whether the scan went through (a failure is retried at the next turn). */
+    private boolean bulkSyncScan()
+    {
+        try
+        {
+            final long startNs = System.nanoTime();
+            final long marked = scanCapture.syncScan(bulkSync);
+            LOG.info("group={} bulk sync scan marked {} blocks in {} ms", config.group(), marked,
+                (System.nanoTime() - startNs) / 1_000_000);
+            writeStatus();
+            return marked >= 0;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            lastError = "bulk sync scan failed: " + ex.getMessage();
+            LOG.error("group={} bulk sync scan failed: {}; retrying", config.group(), ex.getMessage());
+            return false;
+        }
+    }
+
+    private void onBulkSyncDone()
+    {
+        bulkSyncDone = true;
+        wakeScanner();
+    }
+
+    /** Blocks the bulk sync's scans marked to ship from the volumes since start (0 without a bulk sync). */
+    public long bulkSyncMarkedBlocks()
+    {
+        return bulkSync == null ? 0 : bulkSync.markedBlocks();
+    }
+
+    /** Whether a bulk (initial) sync is still shipping blocks from the volumes (no checkpoint before it ends). */
+    public boolean bulkSyncOutstanding()
+    {
+        return bulkSync != null && bulkSync.outstanding();
     }
 
     private void wakeScanner()
@@ -363,7 +477,18 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         return new AgentStatus(config.group(), role.name(), state.epoch(), connected, j.lastSeq(), ackedSeq,
             scanCapture.lastCheckpointSeq(), scanCapture.scans(), scanCapture.lastScanChangedBlocks(),
             scanCapture.lastScanEndMs(), j.sizeBytes(), changeLog.mode().name(), changeLog.unshippedBytes(),
-            changeLog.dirtyBlocks(), lastError, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()));
+            changeLog.dirtyBlocks(), lastError, oldestUnackedAgeMs());
+    }
+
+    /**
+     * The RPO lag as the agent sees it: while a bulk sync is outstanding the volume's content is not
+     * all at the target, so it counts from when this start found the sync to do.
+     */
+    private long oldestUnackedAgeMs()
+    {
+        final long nowMs = System.currentTimeMillis();
+        final long journalAgeMs = changeLog.oldestUnackedAgeMs(nowMs);
+        return bulkSyncOutstanding() ? Math.max(journalAgeMs, nowMs - bulkSyncSinceMs) : journalAgeMs;
     }
 
     /** The figures sent to the target with every heartbeat, and exported as metrics. */
@@ -371,7 +496,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public Messages.AgentStats stats()
     {
         final Journal j = journal;
-        return new Messages.AgentStats(j.lastSeq(), ackedSeq, changeLog.oldestUnackedAgeMs(System.currentTimeMillis()),
+        return new Messages.AgentStats(j.lastSeq(), ackedSeq, oldestUnackedAgeMs(),
             changeLog.unshippedBytes(), changeLog.maxUnshippedBytes(), j.sizeBytes(), changeLog.mode().name(),
             changeLog.dirtyBlocks(), changeLog.dirtyBytes(), scanCapture.lastCheckpointSeq());
     }
@@ -447,6 +572,12 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     public long epoch()
     {
         return state.epoch();
+    }
+
+    @Override
+    public dev.replicator.agent.ship.SyncSource syncSource()
+    {
+        return bulkSync;
     }
 
     @Override
@@ -532,7 +663,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     @Override
     public dev.replicator.core.bitmap.BlockBitmap unjournaledChanges(final int volumeIndex)
     {
-        return changeLog.dirty(volumeIndex);
+        // Blocks the bulk sync has not shipped are not at the target either.
+        return changeLog.dirty(volumeIndex).or(bulkSync.pending(volumeIndex));
     }
 
     @Override
@@ -547,6 +679,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         journal.close();
         journal = Journal.create(journalConfig(), baseSeq);
         changeLog.reset();
+        bulkSync.reset();
         final AgentState next = state.withEpoch(epoch);
         next.write(config.stateDir());
         state = next;

@@ -43,6 +43,8 @@ import java.util.Set;
  * scan.interval.ms = 5000
  * ship.window.frames = 8
  * ship.frame.bytes = 1m
+ * sync.window.bytes = 128m           # bulk (initial) sync frames in flight
+ * sync.rate.mb.s = 0                  # bulk sync rate limit, MB/s (0: none)
  * journal.sync = checkpoint           # none | checkpoint
  * journal.max.unshipped.bytes = 8g     # beyond this, changed blocks are tracked in a bitmap
  * metrics.listen = 127.0.0.1:9401    # Prometheus metrics over HTTP; off unless set
@@ -57,6 +59,11 @@ import java.util.Set;
  */
 public final class AgentConfig
 {
+    /**
+     * Bulk-sync bytes in flight: two group commits at the target, so the agent reads and compresses
+     * the next while the target writes and fsyncs (no agent memory: unacknowledged blocks are re-read).
+     */
+    public static final long DEFAULT_SYNC_WINDOW_BYTES = 128L << 20;
     public static final int DEFAULT_SCAN_INTERVAL_MS = 5000;
     public static final long DEFAULT_MAX_UNSHIPPED_BYTES = 8L << 30;
 
@@ -88,6 +95,8 @@ public final class AgentConfig
     private final long scanIntervalMs;
     private final int windowFrames;
     private final int frameBytes;
+    private final long syncWindowBytes;
+    private final long syncRateBytesPerS;
     private final JournalSync journalSync;
     private final int heartbeatIntervalMs;
     private final String rollCycle;
@@ -111,6 +120,8 @@ public final class AgentConfig
         this.scanIntervalMs = other.scanIntervalMs;
         this.windowFrames = other.windowFrames;
         this.frameBytes = other.frameBytes;
+        this.syncWindowBytes = other.syncWindowBytes;
+        this.syncRateBytesPerS = other.syncRateBytesPerS;
         this.journalSync = other.journalSync;
         this.heartbeatIntervalMs = other.heartbeatIntervalMs;
         this.rollCycle = other.rollCycle;
@@ -137,6 +148,8 @@ public final class AgentConfig
         this.scanIntervalMs = b.scanIntervalMs;
         this.windowFrames = b.windowFrames;
         this.frameBytes = b.frameBytes;
+        this.syncWindowBytes = b.syncWindowBytes;
+        this.syncRateBytesPerS = b.syncRateBytesPerS;
         this.journalSync = b.journalSync;
         this.heartbeatIntervalMs = b.heartbeatIntervalMs;
         this.rollCycle = b.rollCycle;
@@ -168,6 +181,8 @@ public final class AgentConfig
         b.scanIntervalMs = config.longValue("scan.interval.ms", DEFAULT_SCAN_INTERVAL_MS, 100, 86_400_000L);
         b.windowFrames = config.intValue("ship.window.frames", 8, 1, 1024);
         b.frameBytes = config.intValue("ship.frame.bytes", 1 << 20, 64 * 1024, 8 << 20);
+        b.syncWindowBytes = config.longValue("sync.window.bytes", DEFAULT_SYNC_WINDOW_BYTES, 4 << 20, 1L << 30);
+        b.syncRateBytesPerS = config.longValue("sync.rate.mb.s", 0, 0, 100_000) * 1_000_000L;
         b.journalSync = switch (config.string("journal.sync", "checkpoint"))
         {
             case "none" -> JournalSync.NONE;
@@ -471,6 +486,18 @@ public final class AgentConfig
         return frameBytes;
     }
 
+    /** Bulk-sync frames unacknowledged at most ({@code sync.window.bytes}, default 32 MiB). */
+    public long syncWindowBytes()
+    {
+        return syncWindowBytes;
+    }
+
+    /** The bulk sync's average rate limit in bytes a second ({@code sync.rate.mb.s}), 0 for none. */
+    public long syncRateBytesPerS()
+    {
+        return syncRateBytesPerS;
+    }
+
     public JournalSync journalSync()
     {
         return journalSync;
@@ -558,6 +585,8 @@ public final class AgentConfig
         private long scanIntervalMs = DEFAULT_SCAN_INTERVAL_MS;
         private int windowFrames = 8;
         private int frameBytes = 1 << 20;
+        private long syncWindowBytes = DEFAULT_SYNC_WINDOW_BYTES;
+        private long syncRateBytesPerS;
         private JournalSync journalSync = JournalSync.CHECKPOINT;
         private int heartbeatIntervalMs = 1000;
         private String rollCycle = "FAST_HOURLY";
@@ -666,6 +695,12 @@ public final class AgentConfig
         public Builder windowFrames(final int windowFrames)
         {
             this.windowFrames = windowFrames;
+            return this;
+        }
+
+        public Builder syncRateBytesPerS(final long syncRateBytesPerS)
+        {
+            this.syncRateBytesPerS = syncRateBytesPerS;
             return this;
         }
 

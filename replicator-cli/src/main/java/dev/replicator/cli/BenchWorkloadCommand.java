@@ -197,8 +197,9 @@ final class BenchWorkloadCommand implements Callable<Integer>
     }
 
     /**
-     * The first scan of a scan-capture agent ships every non-zero block: done when a scan has ended
-     * and the target acked everything it journaled. Polled every 2 ms.
+     * The first scan of a scan-capture agent ships every non-zero block (a bulk sync from the volume
+     * for a fresh agent): done when a scan has ended, the sync is acknowledged, and the target acked
+     * everything journaled, the first checkpoint included. Polled every 2 ms.
      */
     private static int initialSync(final AgentConfig agentConfig) throws Exception
     {
@@ -213,7 +214,10 @@ final class BenchWorkloadCommand implements Callable<Integer>
             while (true)
             {
                 final dev.replicator.agent.AgentStatus status = agent.status();
-                if (status.scans() >= 1 && agent.ackedSeq() >= status.lastJournaledSeq() && status.connected())
+                // A bulk sync is done when every block is acknowledged and the first checkpoint (the target's
+                // first image) after it is durable too.
+                if (status.scans() >= 1 && agent.ackedSeq() >= status.lastJournaledSeq() && status.connected() &&
+                    !agent.bulkSyncOutstanding() && (agent.bulkSyncMarkedBlocks() == 0 || status.lastCheckpointSeq() > 0))
                 {
                     break;
                 }

@@ -69,6 +69,8 @@ public final class ChangeLog
     private long ackedBytes;
     private long ackedSeq;
     private Mode mode = Mode.JOURNAL;
+    /** While true no checkpoint is journaled (a bulk sync is still shipping blocks outside the journal). */
+    private java.util.function.BooleanSupplier checkpointsHeld = () -> false;
 
     public ChangeLog(
         final String group,
@@ -247,7 +249,7 @@ public final class ChangeLog
     public synchronized long checkpoint(final long timestampMs, final String label, final long flags)
         throws IOException
     {
-        if (mode == Mode.BITMAP)
+        if (mode == Mode.BITMAP || checkpointsHeld.getAsBoolean())
         {
             makeDurable();
             return -1;
@@ -255,6 +257,12 @@ public final class ChangeLog
         final long seq = journal.get().appendCheckpoint(timestampMs, label, flags);
         makeDurable();
         return seq;
+    }
+
+    /** No checkpoint is journaled while {@code held} says so (a bulk sync in progress). */
+    public synchronized void holdCheckpointsWhile(final java.util.function.BooleanSupplier held)
+    {
+        this.checkpointsHeld = held;
     }
 
     /** The target holds everything up to {@code seq}. */

@@ -92,6 +92,40 @@ public final class ScanCapture
         return seq;
     }
 
+    /**
+     * The bulk sync's scan: fingerprints every volume (skipping holes), marks the blocks that differ
+     * from the table in {@code sync} instead of journaling them, and lets the shipper stream each part
+     * as soon as it is scanned. No checkpoint: the target's first image follows the whole sync.
+     *
+     * @return the blocks marked, or -1 if capture is paused.
+     */
+    public long syncScan(final BulkSync sync) throws IOException
+    {
+        synchronized (scanLock)
+        {
+            if (paused)
+            {
+                return -1;
+            }
+            final Runnable hook = scanStartHook;
+            if (hook != null)
+            {
+                hook.run();
+            }
+            sync.scanStarted();
+            long changed = 0;
+            for (final CaptureVolume volume : volumes)
+            {
+                changed += volume.scanner().scan(new SyncSink(sync, volume));
+            }
+            sync.scanEnded();
+            scans++;
+            lastScanChangedBlocks = changed;
+            lastScanEndMs = System.currentTimeMillis();
+            return changed;
+        }
+    }
+
     /** Stops capture (a demoted primary must not journal what failback writes); waits for a running scan. */
     public void pause()
     {
@@ -139,6 +173,49 @@ public final class ScanCapture
     public long lastCheckpointSeq()
     {
         return lastCheckpointSeq;
+    }
+
+    private static final class SyncSink implements FingerprintScanner.ChangeSink
+    {
+        private final BulkSync sync;
+        private final int volumeIndex;
+        private final int blockSize;
+
+        SyncSink(final BulkSync sync, final CaptureVolume volume)
+        {
+            this.sync = sync;
+            this.volumeIndex = volume.index();
+            this.blockSize = volume.spec().blockSize();
+        }
+
+        @Override
+        public void onChangedRun(final long firstBlock, final ByteBuffer blocks, final int offset, final int length)
+        {
+            sync.mark(volumeIndex, firstBlock, length / blockSize);
+        }
+
+        @Override
+        public void onScanned(final long blockEnd)
+        {
+            sync.scanned(volumeIndex, blockEnd);
+        }
+
+        /**
+         * The table must hold what the target has: the shipper reads a block later than the scan, so
+         * it records what it shipped once the target acknowledges it (a block that went back to what
+         * the scan saw after shipping would otherwise look unchanged for ever).
+         */
+        @Override
+        public boolean recordsInTable()
+        {
+            return false;
+        }
+
+        @Override
+        public void makeDurable() throws IOException
+        {
+            sync.persist();
+        }
     }
 
     private final class JournalSink implements FingerprintScanner.ChangeSink

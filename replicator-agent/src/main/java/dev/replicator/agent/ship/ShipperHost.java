@@ -49,6 +49,12 @@ public interface ShipperHost
      */
     void serveDemoted(FrameChannel channel, Messages.Refused refused) throws IOException;
 
+    /** Blocks to stream from the volumes outside the journal (the bulk sync), or null if there are none. */
+    default SyncSource syncSource()
+    {
+        return null;
+    }
+
     /** The target refused us for a reason retrying cannot fix. */
     void onFatalRefusal(Messages.Refused refused);
 }

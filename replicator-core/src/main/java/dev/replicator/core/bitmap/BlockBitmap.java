@@ -48,6 +48,23 @@ public final class BlockBitmap
         bits.remove((int)blockIndex);
     }
 
+    public void clearRange(final long fromBlock, final long toBlockExclusive)
+    {
+        bits.remove(fromBlock, toBlockExclusive);
+    }
+
+    /** The first block set at or after {@code fromBlock}, or -1. */
+    public long nextSet(final long fromBlock)
+    {
+        return fromBlock > Integer.MAX_VALUE ? -1 : bits.nextValue((int)fromBlock);
+    }
+
+    /** The first block not set at or after {@code fromBlock}. */
+    public long nextAbsent(final long fromBlock)
+    {
+        return bits.nextAbsentValue((int)fromBlock);
+    }
+
     /** Number of blocks set. */
     public long cardinality()
     {

@@ -1,6 +1,7 @@
 package dev.replicator.core.scan;
 
 import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.volume.DataRegions;
 import dev.replicator.core.volume.VolumeChannel;
 
 import java.io.IOException;
@@ -25,6 +26,7 @@ public final class FingerprintScanner
     private final int maxRunBlocks;
     private final int durableEveryBlocks;
     private final ByteBuffer readBuffer;
+    private final long[] fingerprints;
     private long[] pendingBlocks = new long[1024];
     private long[] pendingFingerprints = new long[1024];
     private int pendingCount;
@@ -44,50 +46,110 @@ public final class FingerprintScanner
         this.durableEveryBlocks = Math.max(1, durableEveryBytes / blockSize);
         final int readBlocks = Math.max(maxRunBlocks, READ_BYTES / blockSize);
         this.readBuffer = ByteBuffer.allocateDirect(readBlocks * blockSize);
+        this.fingerprints = new long[readBlocks];
     }
 
-    /** Scans every block; returns the number of changed blocks reported. */
+    /**
+     * Scans every block; returns the number of changed blocks reported. Holes of a sparse volume are
+     * not read: their blocks are all-zero, so only table entries that say otherwise are reported.
+     */
     public long scan(final ChangeSink sink) throws IOException
     {
         final long blockCount = table.blockCount();
         final int readBlocks = readBuffer.capacity() / blockSize;
+        final long zeroFingerprint = Checksums.zeroBlockFingerprint(blockSize);
         long changed = 0;
-        for (long first = 0; first < blockCount; first += readBlocks)
+        try (DataRegions regions = DataRegions.open(volume.path(), blockCount * blockSize))
         {
-            final int blocks = (int)Math.min(readBlocks, blockCount - first);
-            readBuffer.clear().limit(blocks * blockSize);
-            volume.readBlocks(first, readBuffer);
-            int runStart = -1;
-            for (int i = 0; i < blocks; i++)
+            long nextDataBlock = -1;
+            for (long first = 0; first < blockCount; first += readBlocks)
             {
-                final long fingerprint = Checksums.xxHash64(readBuffer, i * blockSize, blockSize);
-                final boolean isChanged = fingerprint != table.get(first + i);
-                if (isChanged)
+                final int blocks = (int)Math.min(readBlocks, blockCount - first);
+                if (nextDataBlock < first)
                 {
-                    addPending(first + i, fingerprint);
-                    changed++;
-                    if (runStart < 0)
+                    nextDataBlock = regions.nextData(first * blockSize) / blockSize;
+                }
+                readBuffer.clear().limit(blocks * blockSize);
+                final boolean hole = nextDataBlock >= first + blocks;
+                if (hole)
+                {
+                    for (int i = 0; i < blocks; i++)
                     {
-                        runStart = i;
+                        fingerprints[i] = zeroFingerprint;
+                    }
+                    if (anyDiffers(first, blocks))
+                    {
+                        zeroFill(blocks * blockSize);
                     }
                 }
-                if (runStart >= 0 && (!isChanged || i - runStart + 1 == maxRunBlocks))
+                else
                 {
-                    final int runEnd = isChanged ? i + 1 : i;
-                    sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (runEnd - runStart) * blockSize);
-                    runStart = -1;
+                    volume.readBlocks(first, readBuffer);
+                    for (int i = 0; i < blocks; i++)
+                    {
+                        fingerprints[i] = Checksums.xxHash64(readBuffer, i * blockSize, blockSize);
+                    }
                 }
-            }
-            if (runStart >= 0)
-            {
-                sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (blocks - runStart) * blockSize);
-            }
-            if (pendingCount >= durableEveryBlocks)
-            {
-                catchUp(sink);
+                changed += reportRuns(first, blocks, sink);
+                sink.onScanned(first + blocks);
+                if (pendingCount >= durableEveryBlocks)
+                {
+                    catchUp(sink);
+                }
             }
         }
         catchUp(sink);
+        return changed;
+    }
+
+    private boolean anyDiffers(final long first, final int blocks)
+    {
+        for (int i = 0; i < blocks; i++)
+        {
+            if (fingerprints[i] != table.get(first + i))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void zeroFill(final int bytes)
+    {
+        for (int i = 0; i < bytes; i += Long.BYTES)
+        {
+            readBuffer.putLong(i, 0L);
+        }
+    }
+
+    private long reportRuns(final long first, final int blocks, final ChangeSink sink) throws IOException
+    {
+        long changed = 0;
+        int runStart = -1;
+        for (int i = 0; i < blocks; i++)
+        {
+            final long fingerprint = fingerprints[i];
+            final boolean isChanged = fingerprint != table.get(first + i);
+            if (isChanged)
+            {
+                addPending(first + i, fingerprint);
+                changed++;
+                if (runStart < 0)
+                {
+                    runStart = i;
+                }
+            }
+            if (runStart >= 0 && (!isChanged || i - runStart + 1 == maxRunBlocks))
+            {
+                final int runEnd = isChanged ? i + 1 : i;
+                sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (runEnd - runStart) * blockSize);
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0)
+        {
+            sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (blocks - runStart) * blockSize);
+        }
         return changed;
     }
 
@@ -109,6 +171,11 @@ public final class FingerprintScanner
             return;
         }
         sink.makeDurable();
+        if (!sink.recordsInTable())
+        {
+            pendingCount = 0;
+            return;
+        }
         for (int i = 0; i < pendingCount; i++)
         {
             table.set(pendingBlocks[i], pendingFingerprints[i]);
@@ -140,5 +207,19 @@ public final class FingerprintScanner
 
         /** Make every run reported so far durable. */
         void makeDurable() throws IOException;
+
+        /**
+         * Whether the table records what the scan saw once the sink made it durable (the default), or
+         * the sink's owner records what it later did with the blocks (a bulk sync records what it shipped).
+         */
+        default boolean recordsInTable()
+        {
+            return true;
+        }
+
+        /** Every block below {@code blockEnd} has been compared (and its changes reported). */
+        default void onScanned(final long blockEnd)
+        {
+        }
     }
 }

@@ -26,6 +26,10 @@ public enum MessageType
     CHECKPOINT_TAKEN(9),
     /** [A-&gt;T] the primary's health figures (RPO lag, journal use, backlog), every heartbeat interval. */
     AGENT_STATS(10),
+    /** Blocks of the bulk (initial) sync read from the volume: applied in arrival order, outside the seq order. */
+    SYNC_DATA(11),
+    /** The sync frames up to the header's seq (a sync frame number) are durable at the target. */
+    SYNC_ACK(12),
 
     /** [A-&gt;T] a demoted primary reports its unshipped journal tail (or that it has no journal). */
     FAILBACK_REPORT(20),
@@ -83,7 +87,7 @@ public enum MessageType
     /** Frames of this type are a header and nothing else. */
     public boolean headerOnly()
     {
-        return this == ACK || this == HEARTBEAT || this == FAILBACK_ACK;
+        return this == ACK || this == HEARTBEAT || this == FAILBACK_ACK || this == SYNC_ACK;
     }
 
     /** @return the type, or null for an unknown code. */

@@ -27,7 +27,7 @@ class FingerprintScannerTest
     {
     }
 
-    private static final class RecordingSink implements FingerprintScanner.ChangeSink
+    private static class RecordingSink implements FingerprintScanner.ChangeSink
     {
         final List<Run> runs = new ArrayList<>();
         int durableCalls;
@@ -106,6 +106,44 @@ class FingerprintScannerTest
 
             final RecordingSink again = new RecordingSink();
             assertThat(scanner.scan(again)).as("nothing changed since").isZero();
+        }
+    }
+
+    @Test
+    void shouldSkipHolesYetReportABlockTheTableSaysIsNotZeroThere() throws IOException
+    {
+        try (VolumeChannel volume = VolumeChannel.createSparse(dir.resolve("v"), (long)BLOCKS * BLOCK, BLOCK);
+             FingerprintTable table = FingerprintTable.openOrCreate(dir.resolve("v.fp"), BLOCKS, BLOCK))
+        {
+            write(volume, 300, (byte)3);
+            try (dev.replicator.core.volume.DataRegions regions =
+                     dev.replicator.core.volume.DataRegions.open(dir.resolve("v"), (long)BLOCKS * BLOCK))
+            {
+                assertThat(regions.nextData(0)).as("SEEK_DATA finds the only data").isEqualTo(300L * BLOCK);
+                // createSparse writes the last byte: the last block is data (zeros), the rest a hole.
+                assertThat(regions.nextData(301L * BLOCK)).as("a hole follows").isEqualTo((BLOCKS - 1L) * BLOCK);
+            }
+            // The table says block 900 held data (a block since punched out): the hole is not read, but
+            // the block is reported, as zeros.
+            table.set(900, 12345L);
+            final List<byte[]> contents = new ArrayList<>();
+            final RecordingSink sink = new RecordingSink()
+            {
+                @Override
+                public void onChangedRun(final long firstBlock, final ByteBuffer blocks, final int offset,
+                    final int length)
+                {
+                    super.onChangedRun(firstBlock, blocks, offset, length);
+                    final byte[] bytes = new byte[length];
+                    blocks.duplicate().position(offset).get(bytes);
+                    contents.add(bytes);
+                }
+            };
+            final FingerprintScanner scanner = new FingerprintScanner(volume, table, 8 * BLOCK, 1 << 20);
+            assertThat(scanner.scan(sink)).isEqualTo(2);
+            assertThat(sink.blocks()).containsExactly(300L, 900L);
+            assertThat(contents.get(0)[0]).isEqualTo((byte)3);
+            assertThat(contents.get(1)).containsOnly((byte)0);
         }
     }
 

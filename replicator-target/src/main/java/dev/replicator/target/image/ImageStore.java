@@ -208,6 +208,37 @@ public final class ImageStore implements Closeable
     // ------------------------------------------------------------------ writer
 
     /**
+     * Buffers a block of the bulk (initial) sync, read from the agent's volume, until the next
+     * {@link #commit}. It has no seq of its own: the agent sends it before every journal entry written
+     * after it read the block, so it is applied in arrival order whatever {@link #lastSeq()} is, and
+     * only the last write of a block in a batch reaches the replica. If a checkpoint exists its content
+     * is saved first, as for any write.
+     */
+    public void applySyncBlock(final int volumeIndex, final long blockIndex, final ByteBuffer plain) throws IOException
+    {
+        ensureWritable();
+        final VolumeSpec spec = volume(volumeIndex);
+        if (blockIndex < 0 || blockIndex >= spec.blockCount() || plain.remaining() < spec.blockSize())
+        {
+            throw new IllegalArgumentException("sync block " + blockIndex + " of " + plain.remaining() +
+                " bytes does not fit volume '" + spec.name() + "'");
+        }
+        pending.add(Math.max(lastSeq, pending.maxSeq()), volumeIndex, blockIndex, plain, spec.blockSize());
+        if (pending.dataBytes() >= PENDING_LIMIT_BYTES)
+        {
+            try
+            {
+                flushPending();
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                fail(ex);
+                throw ex;
+            }
+        }
+    }
+
+    /**
      * Buffers a block write until the next {@link #commit} or {@link #addCheckpoint}. Reads
      * {@code blockSize} bytes of {@code plain} from its position; the position does not move.
      *

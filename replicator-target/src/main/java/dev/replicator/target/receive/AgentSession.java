@@ -40,10 +40,13 @@ public final class AgentSession implements Runnable
 {
     private static final Logger LOG = LoggerFactory.getLogger(AgentSession.class);
     /**
-     * Data frames one commit may cover (group commit). The agent's default window is 8 frames of up to
-     * 1 MiB: this takes a whole window, and bounds how long admin commands wait for the group lock.
+     * Data frames one commit may cover (group commit), and their bytes: whichever is reached first.
+     * Bytes, not frames, bound it: a window of 1 MiB journal frames and one of 4 MiB bulk-sync frames
+     * both fit one commit (64 MiB, one set of fsyncs), and the bound still caps how long admin
+     * commands wait for the group lock.
      */
-    static final int GROUP_COMMIT_FRAMES = 8;
+    static final int GROUP_COMMIT_FRAMES = 64;
+    static final long GROUP_COMMIT_BYTES = 64L << 20;
 
     private final FrameChannel channel;
     private final Messages.Hello hello;
@@ -54,6 +57,8 @@ public final class AgentSession implements Runnable
     private final AtomicLong framesApplied;
     /** Plain bytes of the frame being applied, per volume (reused: one session thread). */
     private long[] appliedByVolume = new long[0];
+    /** The newest sync frame number applied since the last commit, 0 if none (one session thread). */
+    private long lastSyncFrame;
 
     /**
      * @param corruptFrames incremented for each frame refused by a check (shared by all sessions).
@@ -267,7 +272,7 @@ public final class AgentSession implements Runnable
                 {
                     case AGENT_STATS -> group.activity().onAgentStats(frame.bodyAs(Messages.AgentStats.class),
                         System.currentTimeMillis());
-                    case DATA ->
+                    case DATA, SYNC_DATA ->
                     {
                         if (!applyData(group, link, decoder, frame))
                         {
@@ -305,7 +310,7 @@ public final class AgentSession implements Runnable
 
     /**
      * Applies a data frame and, with it, the data frames already waiting in the socket (at most
-     * {@link #GROUP_COMMIT_FRAMES}), then makes them durable with one commit and acknowledges them
+     * {@link #GROUP_COMMIT_FRAMES} or {@link #GROUP_COMMIT_BYTES}), then makes them durable with one commit and acknowledges them
      * with one ACK: group commit. The agent keeps up to its window of frames in flight, so at a high
      * write rate several wait here, and one commit's three fsyncs (undo, replica, durable seq) cover
      * them all instead of each. Nothing is acknowledged before it is durable. A frame that cannot be
@@ -320,6 +325,7 @@ public final class AgentSession implements Runnable
         java.util.Arrays.fill(appliedByVolume, 0);
         final long startNs = System.nanoTime();
         int frames = 0;
+        long frameBytes = 0;
         group.lock().lock();
         try
         {
@@ -327,6 +333,7 @@ public final class AgentSession implements Runnable
             final TreeVolumes trees = group.trees();
             Frame frame = first;
             long lastFrameSeq = 0;
+            lastSyncFrame = 0;
             boolean checkpointed = false;
             while (true)
             {
@@ -341,10 +348,12 @@ public final class AgentSession implements Runnable
                         frame.epoch(), hello.agentName());
                     return false;
                 }
+                final boolean sync = frame.type() == MessageType.SYNC_DATA;
                 final DecodedBatch batch;
                 try
                 {
-                    batch = decoder.decode(frame, Math.max(store.lastSeq(), lastFrameSeq));
+                    // A sync frame's records carry the agent's sync frame number, not a journal seq.
+                    batch = decoder.decode(frame, sync ? 0 : Math.max(store.lastSeq(), lastFrameSeq));
                 }
                 catch (final CorruptFrameException ex)
                 {
@@ -354,7 +363,14 @@ public final class AgentSession implements Runnable
                 }
                 try
                 {
-                    checkpointed |= applyRecords(store, trees, batch, appliedByVolume);
+                    if (sync)
+                    {
+                        applySyncRecords(store, batch, appliedByVolume);
+                    }
+                    else
+                    {
+                        checkpointed |= applyRecords(store, trees, batch, appliedByVolume);
+                    }
                 }
                 catch (final IOException | RuntimeException ex)
                 {
@@ -362,8 +378,17 @@ public final class AgentSession implements Runnable
                     return false;
                 }
                 frames++;
-                lastFrameSeq = Math.max(lastFrameSeq, frame.seq());
-                if (frames == GROUP_COMMIT_FRAMES || !channel.hasBufferedFrame(MessageType.DATA))
+                frameBytes += frame.body().limit();
+                if (sync)
+                {
+                    lastSyncFrame = Math.max(lastSyncFrame, frame.seq());
+                }
+                else
+                {
+                    lastFrameSeq = Math.max(lastFrameSeq, frame.seq());
+                }
+                if (frames == GROUP_COMMIT_FRAMES || frameBytes >= GROUP_COMMIT_BYTES ||
+                    !(channel.hasBufferedFrame(MessageType.DATA) || channel.hasBufferedFrame(MessageType.SYNC_DATA)))
                 {
                     break;
                 }
@@ -434,7 +459,28 @@ public final class AgentSession implements Runnable
         framesApplied.addAndGet(frames);
         group.signalDurable();
         channel.send(MessageType.ACK, group.state().epoch(), store.lastSeq(), null);
+        if (lastSyncFrame > 0)
+        {
+            channel.send(MessageType.SYNC_ACK, group.state().epoch(), lastSyncFrame, null);
+            lastSyncFrame = 0;
+        }
         return true;
+    }
+
+    /** Applies a sync frame's blocks (read from the agent's volume) in arrival order, outside the seq order. */
+    private static void applySyncRecords(final ImageStore store, final DecodedBatch batch, final long[] appliedByVolume)
+        throws IOException
+    {
+        for (int i = 0; i < batch.size(); i++)
+        {
+            if (batch.isTree(i) || batch.isCheckpoint(i))
+            {
+                throw new IllegalArgumentException("a sync frame holds only blocks");
+            }
+            final ByteBuffer block = batch.block(i);
+            appliedByVolume[batch.volumeIndex(i)] += block.remaining();
+            store.applySyncBlock(batch.volumeIndex(i), batch.blockIndex(i), block);
+        }
     }
 
     /**
