@@ -1,86 +1,63 @@
 package dev.replicator.core.volume;
 
-import net.openhft.posix.PosixAPI;
+import dev.replicator.core.io.NativeFiles;
 
 import java.io.Closeable;
+import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Where a sparse file holds data: Linux {@code lseek(SEEK_DATA)} on its own read-only descriptor, so a
- * scan can skip holes without reading them (a hole reads as zeros). Java has no SEEK_DATA; the POSIX
- * binding is Chronicle's (net.openhft:posix, already on the class path for the journal).
+ * Where a volume file holds data, so a scan can skip holes without reading them (a hole reads as
+ * zeros): {@code lseek(SEEK_DATA)} through {@link NativeFiles}, bounded by the volume's size.
  *
- * <p>Where the call is not available (a block device, a file system without it, no native binding)
+ * <p>Where holes cannot be found (a block device, a file system without SEEK_DATA, no native binding)
  * every byte counts as data: callers then read everything, as before. Not thread-safe.
  */
 public final class DataRegions implements Closeable
 {
-    private static final int O_RDONLY = 0;
-    /**
-     * Linux's whence values. Chronicle's {@code WhenceFlag} has SEEK_DATA = 4 and SEEK_HOLE = 5, which on
-     * Linux ask for the next hole and fail: a scan trusting them skipped data.
-     */
-    private static final int SEEK_DATA = 3;
-    private static final int SEEK_HOLE = 4;
-
-    private final int fd;
+    private final NativeFiles.DataSeeker seeker;
     private final long sizeBytes;
 
-    private DataRegions(final int fd, final long sizeBytes)
+    private DataRegions(final NativeFiles.DataSeeker seeker, final long sizeBytes)
     {
-        this.fd = fd;
+        this.seeker = seeker;
         this.sizeBytes = sizeBytes;
     }
 
     /** Opens {@code path} for hole queries; never fails (falls back to "all data"). */
     public static DataRegions open(final Path path, final long sizeBytes)
     {
-        int fd = -1;
+        NativeFiles.DataSeeker seeker;
         try
         {
-            fd = PosixAPI.posix().open(path.toString(), O_RDONLY, 0);
+            seeker = NativeFiles.dataSeeker(path);
         }
-        catch (final RuntimeException | LinkageError ex)
+        catch (final IOException ex)
         {
-            // No native binding: every byte is data.
+            seeker = null; // unreadable here: the scan's own read reports it
         }
-        return new DataRegions(fd, sizeBytes);
+        return new DataRegions(seeker, sizeBytes);
     }
 
     /**
-     * The first byte at or after {@code offset} that may hold data, or the file size if only a hole
+     * The first byte at or after {@code offset} that may hold data, or the volume size if only a hole
      * follows. Without SEEK_DATA: {@code offset} itself.
      */
     public long nextData(final long offset)
     {
-        if (fd < 0 || offset >= sizeBytes)
+        if (seeker == null || offset >= sizeBytes)
         {
             return Math.min(offset, sizeBytes);
         }
-        try
-        {
-            final long next = PosixAPI.posix().lseek(fd, offset, SEEK_DATA);
-            // -1: no data at or after offset (ENXIO), or no SEEK_DATA here; the binding has no errno, but a
-            // file system that answers SEEK_HOLE supports SEEK_DATA too, so its -1 was ENXIO.
-            return next < 0 ? (supportsHoles(offset) ? sizeBytes : offset) : Math.min(next, sizeBytes);
-        }
-        catch (final RuntimeException | LinkageError ex)
-        {
-            return offset;
-        }
-    }
-
-    private boolean supportsHoles(final long offset)
-    {
-        return PosixAPI.posix().lseek(fd, offset, SEEK_HOLE) >= 0;
+        return Math.min(seeker.nextData(offset), sizeBytes);
     }
 
     @Override
     public void close()
     {
-        if (fd >= 0)
+        if (seeker != null)
         {
-            PosixAPI.posix().close(fd);
+            seeker.close();
         }
     }
 }
