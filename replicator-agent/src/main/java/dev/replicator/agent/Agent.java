@@ -70,6 +70,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private BulkSync bulkSync;
     /** Set when the bulk sync completes (by the ack reader); the scanner then takes the first checkpoint. */
     private volatile boolean bulkSyncDone;
+    /** An agent of tree volumes only leaves its first scan to the scanner thread, which runs it at once. */
+    private volatile boolean treeStartupScanPending;
     private long bulkSyncSinceMs;
     private VolumeWriter writer;
     private NbdFrontEnd nbdFrontEnd;
@@ -130,8 +132,11 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             scanCapture = new ScanCapture(changeLog, volumes);
             writer = new VolumeWriter(changeLog, volumes);
             treeCapture = new TreeCapture(config.treeVolumes(), config.stateDir(), this::journal, this::wakeScanner);
-            // A bulk sync scans on the scanner thread while the shipper streams what it found.
-            final long startSeq = bulkSync.isActive() ? -1 : scanAndCheckpoint(null, false);
+            // A bulk sync scans on the scanner thread while the shipper streams what it found. So does the
+            // first scan of an agent with only tree volumes: nothing is written through it, so the ops the
+            // scan journals can ship while the scan goes on (an initial sync of a big tree overlaps).
+            treeStartupScanPending = volumes.isEmpty() && !treeCapture.isEmpty();
+            final long startSeq = bulkSync.isActive() || treeStartupScanPending ? -1 : scanAndCheckpoint(null, false);
             if (bulkSync.isActive())
             {
                 LOG.info("group={} bulk sync: the volumes are streamed to the target from the scan, outside the " +
@@ -256,7 +261,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.scanIntervalMs());
             long remainingNs;
-            while (running && !treeCapture.changedSinceScan() && !bulkSyncDone &&
+            while (running && !treeCapture.changedSinceScan() && !bulkSyncDone && !treeStartupScanPending &&
                 (remainingNs = deadlineNs - System.nanoTime()) > 0)
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(this, remainingNs);
@@ -267,6 +272,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
             }
             try
             {
+                treeStartupScanPending = false; // every branch below scans
                 if (bulkSyncDone && role != AgentRole.DEMOTED)
                 {
                     bulkSyncDone = false;
