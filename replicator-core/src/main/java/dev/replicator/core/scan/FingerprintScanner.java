@@ -1,6 +1,7 @@
 package dev.replicator.core.scan;
 
 import dev.replicator.core.codec.Checksums;
+import dev.replicator.core.volume.HoleProbe;
 import dev.replicator.core.volume.VolumeChannel;
 
 import java.io.IOException;
@@ -12,7 +13,9 @@ import java.util.Arrays;
  * block's xxHash64 with a {@link FingerprintTable}. Changed blocks go to a {@link ChangeSink} as
  * runs of contiguous blocks; the table is updated only after the sink says the changes are
  * durable ({@link ChangeSink#makeDurable()}), so a crash mid-scan re-reports changes rather than
- * losing them. Not thread-safe: one scan at a time per volume.
+ * losing them. Holes of a sparse volume are skipped unread ({@link HoleProbe}), and so are the
+ * table's entries behind them where the table holds zeros there too: a scan's memory follows the
+ * data a volume holds, not its size. Not thread-safe: one scan at a time per volume.
  */
 public final class FingerprintScanner
 {
@@ -25,6 +28,7 @@ public final class FingerprintScanner
     private final int maxRunBlocks;
     private final int durableEveryBlocks;
     private final ByteBuffer readBuffer;
+    private final HoleProbe holes;
     private long[] pendingBlocks = new long[1024];
     private long[] pendingFingerprints = new long[1024];
     private int pendingCount;
@@ -44,6 +48,7 @@ public final class FingerprintScanner
         this.durableEveryBlocks = Math.max(1, durableEveryBytes / blockSize);
         final int readBlocks = Math.max(maxRunBlocks, READ_BYTES / blockSize);
         this.readBuffer = ByteBuffer.allocateDirect(readBlocks * blockSize);
+        this.holes = volume.holes();
     }
 
     /** Scans every block; returns the number of changed blocks reported. */
@@ -52,8 +57,24 @@ public final class FingerprintScanner
         final long blockCount = table.blockCount();
         final int readBlocks = readBuffer.capacity() / blockSize;
         long changed = 0;
-        for (long first = 0; first < blockCount; first += readBlocks)
+        long noSkipBefore = 0;
+        for (long first = 0; first < blockCount; )
         {
+            if (first >= noSkipBefore)
+            {
+                // A hole of the volume reads as zeros: skip it, and the table behind it, if the table
+                // says zeros there too. (If it does not, the blocks were zeroed since: read them.)
+                final long holeEnd = holeEndBlock(first, blockCount);
+                if (holeEnd > first)
+                {
+                    if (table.isAllZero(first, holeEnd))
+                    {
+                        first = holeEnd;
+                        continue;
+                    }
+                    noSkipBefore = holeEnd;
+                }
+            }
             final int blocks = (int)Math.min(readBlocks, blockCount - first);
             readBuffer.clear().limit(blocks * blockSize);
             volume.readBlocks(first, readBuffer);
@@ -86,9 +107,17 @@ public final class FingerprintScanner
             {
                 catchUp(sink);
             }
+            first += blocks;
         }
         catchUp(sink);
         return changed;
+    }
+
+    /** The end of the run of whole blocks from {@code first} that lie in a hole of the volume ({@code first} if none). */
+    private long holeEndBlock(final long first, final long blockCount)
+    {
+        final long data = holes.nextData(first * blockSize);
+        return data == Long.MAX_VALUE ? blockCount : Math.min(blockCount, data / blockSize);
     }
 
     /** Records that block {@code blockIndex} now holds content with this fingerprint (written by us, not a user). */
