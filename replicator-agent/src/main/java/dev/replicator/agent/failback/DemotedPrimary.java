@@ -112,12 +112,14 @@ public final class DemotedPrimary
                     case ROLE_SWITCH ->
                     {
                         final Messages.RoleSwitch roleSwitch = frame.bodyAs(Messages.RoleSwitch.class);
+                        final long switchStartNs = System.nanoTime();
                         final String journalId = host.switchToPrimary(roleSwitch.epoch(), roleSwitch.baseSeq());
+                        final long switchMs = (System.nanoTime() - switchStartNs) / 1_000_000;
                         channel.send(MessageType.ROLE_SWITCH_ACK, roleSwitch.epoch(), roleSwitch.baseSeq(),
                             new Messages.RoleSwitchAck(roleSwitch.epoch(), roleSwitch.baseSeq(), journalId));
                         LOG.info("group={} epoch={} failback complete: {} blocks written back; primary again, " +
-                            "journal {} starts after seq={}", group, roleSwitch.epoch(), blocksWritten, journalId,
-                            roleSwitch.baseSeq());
+                            "journal {} starts after seq={} (role switch {} ms)", group, roleSwitch.epoch(), blocksWritten,
+                            journalId, roleSwitch.baseSeq(), switchMs);
                         return;
                     }
                     case FAILBACK_REPORT_REQUEST ->

@@ -84,7 +84,9 @@ public final class FailbackService
         {
             final Peer checked = validate(group);
             final GroupState state = group.state();
+            final long planStartNs = System.nanoTime();
             final FailbackPlan plan = computePlan(group, checked.tracker, checked.link);
+            final long shipStartNs = System.nanoTime();
             final FailbackPeer peer = new FailbackPeer(checked.link, state.epoch());
             final List<VolumeSpec> specs = group.volumeSpecs();
             LOG.warn("group={} epoch={} FAILBACK started ({} mode): {} blocks to ship back", state.name(),
@@ -105,6 +107,7 @@ public final class FailbackService
             {
                 shipped.add(toPrimary.get(v).copy().or(toReplica.get(v)));
             }
+            final long rescanStartNs = System.nanoTime();
             int passes = 1;
             while (true)
             {
@@ -133,6 +136,7 @@ public final class FailbackService
                 passes++;
             }
 
+            final long verifyStartNs = System.nanoTime();
             long verified = 0;
             final List<BlockBitmap> mismatched = new ArrayList<>();
             long mismatchCount = 0;
@@ -161,15 +165,23 @@ public final class FailbackService
                 }
             }
 
+            final long checkpointStartNs = System.nanoTime();
             final ImageStore store = group.store();
             final long baseSeq = store.lastSeq() + 1;
             store.addCheckpoint(baseSeq, System.currentTimeMillis(), "failback");
             store.commit(baseSeq);
             group.signalDurable();
             final long newEpoch = state.epoch() + 1;
+            final long switchStartNs = System.nanoTime();
             final String journalId = peer.switchRoles(newEpoch, baseSeq);
+            final long finishStartNs = System.nanoTime();
             group.updateState(state.withReplicating(newEpoch, journalId));
             failover.finish(group, newEpoch);
+            final long endNs = System.nanoTime();
+            LOG.info("group={} failback stages (ms): plan={} ship={} rescan={} verify={} checkpoint={} " +
+                "role-switch={} finish={}", state.name(), ms(shipStartNs - planStartNs), ms(rescanStartNs - shipStartNs),
+                ms(verifyStartNs - rescanStartNs), ms(checkpointStartNs - verifyStartNs),
+                ms(switchStartNs - checkpointStartNs), ms(finishStartNs - switchStartNs), ms(endNs - finishStartNs));
             final long elapsedMs = System.currentTimeMillis() - startMs;
             LOG.warn("group={} epoch={} FAILBACK complete: {} blocks shipped back in {} pass(es), {} blocks " +
                 "verified, primary replicates again after seq={} ({} ms)", state.name(), newEpoch,
@@ -181,6 +193,11 @@ public final class FailbackService
         {
             group.lock().unlock();
         }
+    }
+
+    private static long ms(final long ns)
+    {
+        return ns / 1_000_000;
     }
 
     private record Peer(AgentLink link, RecoveryVolumes tracker)
@@ -302,6 +319,8 @@ public final class FailbackService
         final long[] primary = peer.fingerprints(v, 0, spec.blockCount(), true);
         // In runs: an export's overlay is read a chunk per call, not a block per call.
         final long[] recovery = new long[(int)Math.min(VERIFY_RUN_BLOCKS, spec.blockCount())];
+        final BlockBitmap.Cursor cursor = shipped.cursor();
+        long nextShipped = cursor.hasNext() ? cursor.next() : -1;
         for (long first = 0; first < spec.blockCount(); first += recovery.length)
         {
             final long[] run = first + recovery.length <= spec.blockCount() ?
@@ -314,17 +333,18 @@ public final class FailbackService
                     bad.set(first + i);
                 }
             }
-        }
-        final BlockBitmap.Cursor cursor = shipped.cursor();
-        while (cursor.hasNext())
-        {
-            final long b = cursor.next();
-            block.clear();
-            replica.readBlock(v, b, block);
-            block.flip();
-            if (Checksums.xxHash64(block, 0, spec.blockSize()) != tracker.fingerprint(v, b))
+            // The replica where failback wrote it, against the recovery side's fingerprints just taken
+            // (not a second read of each of those blocks through the recovery side).
+            while (nextShipped >= 0 && nextShipped < first + run.length)
             {
-                bad.set(b);
+                block.clear();
+                replica.readBlock(v, nextShipped, block);
+                block.flip();
+                if (Checksums.xxHash64(block, 0, spec.blockSize()) != run[(int)(nextShipped - first)])
+                {
+                    bad.set(nextShipped);
+                }
+                nextShipped = cursor.hasNext() ? cursor.next() : -1;
             }
         }
         return bad;
