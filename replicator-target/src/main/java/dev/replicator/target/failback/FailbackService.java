@@ -401,7 +401,7 @@ public final class FailbackService
                     if (shipToPrimary &&
                         (!encoder.hasRoomFor(1, blockSize) || encoder.encodedBytes() >= FRAME_FLUSH_BYTES))
                     {
-                        flush(store, seq, false);
+                        flush();
                     }
                     seq++;
                     if (replica.get(b))
@@ -420,7 +420,12 @@ public final class FailbackService
                     }
                 }
             }
-            flush(store, seq, true);
+            flush();
+            // After the last frame went: the replica's fsyncs overlap the primary's last write and fsync.
+            if (seq > store.lastSeq())
+            {
+                store.commit(seq);
+            }
             awaitAll();
             if (progress != null)
             {
@@ -429,18 +434,14 @@ public final class FailbackService
         }
 
         /**
-         * Sends the frame being built. The replica is committed once per pass ({@code commit}), not per
-         * frame: three fsyncs a frame on the target's one thread were most of a failback's shipping time,
-         * and nothing needs the replica durable before the primary. A target that crashes mid-pass
-         * recovers its replica to the last commit, and the failback run again ships every block of the
-         * plan again (the plan does not depend on what an earlier run got through).
+         * Sends the frame being built. The replica is committed once per pass, not per frame: three
+         * fsyncs a frame on the target's one thread were most of a failback's shipping time, and nothing
+         * needs the replica durable before the primary. A target that crashes mid-pass recovers its
+         * replica to the last commit, and the failback run again ships every block of the plan again
+         * (the plan does not depend on what an earlier run got through).
          */
-        private void flush(final ImageStore store, final long seq, final boolean commit) throws IOException
+        private void flush() throws IOException
         {
-            if (commit && seq > store.lastSeq())
-            {
-                store.commit(seq);
-            }
             if (encoder.isEmpty())
             {
                 return;
