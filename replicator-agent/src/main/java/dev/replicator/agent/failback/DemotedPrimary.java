@@ -324,10 +324,7 @@ public final class DemotedPrimary
         if (request.stored())
         {
             final long[] stored = new long[request.count()];
-            for (int i = 0; i < stored.length; i++)
-            {
-                stored[i] = volume.scanner().table().get(request.firstBlock() + i);
-            }
+            volume.scanner().table().get(request.firstBlock(), stored, stored.length);
             return stored;
         }
         return fingerprintRange(volume, request.firstBlock(), request.count(), true);

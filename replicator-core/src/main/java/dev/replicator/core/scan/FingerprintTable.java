@@ -346,6 +346,35 @@ public final class FingerprintTable implements Closeable
         return true;
     }
 
+    /**
+     * Entries {@code [firstBlock, firstBlock + count)} into {@code dst[0..count)}, reading only the
+     * table file's data pages: a hole's entries are the zero block's fingerprint without a read, so
+     * answering for a big sparse volume does not bring its whole table into memory.
+     */
+    public void get(final long firstBlock, final long[] dst, final int count)
+    {
+        final long end = firstBlock + count;
+        long b = firstBlock;
+        while (b < end)
+        {
+            final long data = holes.nextData(HEADER_LENGTH + b * 8);
+            final long dataBlock = data == Long.MAX_VALUE ? end : Math.min(end, Math.max(b, (data - HEADER_LENGTH) / 8));
+            for (; b < dataBlock; b++)
+            {
+                dst[(int)(b - firstBlock)] = zeroFingerprint;
+            }
+            if (b == end)
+            {
+                break;
+            }
+            final long pageEndBlock = Math.min(end, (((HEADER_LENGTH + b * 8) | (PAGE_BYTES - 1)) + 1 - HEADER_LENGTH) / 8);
+            for (; b < pageEndBlock; b++)
+            {
+                dst[(int)(b - firstBlock)] = get(b);
+            }
+        }
+    }
+
     private long stored(final long blockIndex)
     {
         return longs[(int)(blockIndex / BLOCKS_PER_CHUNK)].get((int)(blockIndex % BLOCKS_PER_CHUNK));

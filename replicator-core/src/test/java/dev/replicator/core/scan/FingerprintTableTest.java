@@ -59,6 +59,12 @@ class FingerprintTableTest
             assertThat(table.isAllZero(11, 700_000)).isTrue();
             assertThat(table.isAllZero(700_000, 700_001)).isFalse();
             assertThat(table.isAllZero(700_001, BLOCKS)).isTrue();
+            final long[] bulk = new long[700_010];
+            table.get(5, bulk, bulk.length - 5);
+            for (int i = 0; i < bulk.length - 5; i++)
+            {
+                assertThat(bulk[i]).as("block %d", 5 + i).isEqualTo(table.get(5 + i));
+            }
             table.force();
         }
         try (FingerprintTable table = FingerprintTable.openOrCreate(path, BLOCKS, BLOCK))
