@@ -8,6 +8,7 @@ import dev.replicator.agent.capture.ScanCapture;
 import dev.replicator.agent.capture.VolumeWriter;
 import dev.replicator.agent.failback.DemotedHost;
 import dev.replicator.agent.failback.DemotedPrimary;
+import dev.replicator.agent.failback.JournalDiscard;
 import dev.replicator.agent.quiesce.Quiescer;
 import dev.replicator.agent.ship.Shipper;
 import dev.replicator.core.config.ConfigException;
@@ -104,6 +105,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         // First of all: a previous run killed while a file system was frozen must not leave it frozen.
         quiescer = new Quiescer(config.group(), config.stateDir(), config.quiesce());
         quiescer.thawLeftovers();
+        new JournalDiscard(config.stateDir()).deleteLeftovers();
         journal = Journal.open(journalConfig());
         try
         {
@@ -676,14 +678,17 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     @Override
     public synchronized String switchToPrimary(final long epoch, final long baseSeq) throws IOException
     {
-        for (final CaptureVolume volume : volumes)
-        {
-            volume.table().force();
-        }
+        // The fingerprint tables are not forced here: every entry failback set follows a durable
+        // write, so an entry the kernel has not written back yet only lags, and a lagging entry costs a
+        // resend at the next startup scan, never a lost change.
         // The old journal (with its tail, now overwritten by failback) goes; the new one continues
-        // the group's sequence after the target's failback checkpoint.
+        // the group's sequence after the target's failback checkpoint. Its files are freed in the
+        // background: deleting a multi-GiB queue held the target's ROLE_SWITCH_ACK for seconds.
         journal.close();
+        final JournalDiscard discard = new JournalDiscard(config.stateDir());
+        final Path aside = discard.keepAside(journalConfig().directory());
         journal = Journal.create(journalConfig(), baseSeq);
+        discard.deleteInBackground(aside);
         changeLog.reset();
         bulkSync.reset();
         final AgentState next = state.withEpoch(epoch);

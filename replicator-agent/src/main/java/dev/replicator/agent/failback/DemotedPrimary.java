@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,6 +37,13 @@ import java.util.concurrent.TimeUnit;
 public final class DemotedPrimary
 {
     private static final Logger LOG = LoggerFactory.getLogger(DemotedPrimary.class);
+    /**
+     * Most FAILBACK_DATA frames written under one fsync: the target sends a window of frames and
+     * waits for the ack of the oldest, so waiting frames are its window's, a few MiB.
+     */
+    private static final int GROUP_COMMIT_FRAMES = 16;
+    /** How long the demoted side waits for the target to close after the role switch's ack. */
+    private static final int CLOSE_WAIT_MS = 2_000;
 
     private final DemotedHost host;
     private final String group;
@@ -44,6 +52,12 @@ public final class DemotedPrimary
         FingerprintsCodec.HEADER_LENGTH + FingerprintsCodec.MAX_COUNT * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private long blocksWritten;
     private final TreeFailbackWriter trees;
+    private int framesSinceSync;
+    private boolean[] touched = new boolean[0];
+    private long[] pendingBlocks = new long[1024];
+    private int[] pendingVolumes = new int[1024];
+    private long[] pendingFingerprints = new long[1024];
+    private int pendingCount;
 
     public DemotedPrimary(final DemotedHost host, final String group, final int heartbeatIntervalMs)
     {
@@ -88,6 +102,7 @@ public final class DemotedPrimary
                 blockCounts[i] = volumes.get(i).spec().blockCount();
             }
             final DataFrameDecoder decoder = new DataFrameDecoder(blockSizes, blockCounts);
+            touched = new boolean[volumes.size()];
             long lastFailbackSeq = 0;
             while (true)
             {
@@ -100,13 +115,20 @@ public final class DemotedPrimary
                     case FAILBACK_DATA ->
                     {
                         final DecodedBatch batch = decoder.decode(frame, lastFailbackSeq);
-                        apply(batch, volumes);
+                        write(batch, volumes);
                         if (trees != null)
                         {
                             trees.apply(batch);
                         }
                         lastFailbackSeq = frame.seq();
-                        channel.send(MessageType.FAILBACK_ACK, epoch, lastFailbackSeq, null);
+                        // Group commit: frames already waiting join this fsync, one ack covers them all.
+                        if (++framesSinceSync == GROUP_COMMIT_FRAMES ||
+                            !channel.hasBufferedFrame(MessageType.FAILBACK_DATA))
+                        {
+                            makeDurable(volumes);
+                            framesSinceSync = 0;
+                            channel.send(MessageType.FAILBACK_ACK, epoch, lastFailbackSeq, null);
+                        }
                     }
                     case FINGERPRINT_REQUEST ->
                     {
@@ -127,16 +149,21 @@ public final class DemotedPrimary
                     case ROLE_SWITCH ->
                     {
                         final Messages.RoleSwitch roleSwitch = frame.bodyAs(Messages.RoleSwitch.class);
+                        // No heartbeat from here on: the target's answer to one would arrive unread.
+                        heartbeats.shutdownNow();
+                        final long switchStartNs = System.nanoTime();
                         if (trees != null)
                         {
                             trees.rebase(roleSwitch.baseSeq());
                         }
                         final String journalId = host.switchToPrimary(roleSwitch.epoch(), roleSwitch.baseSeq());
+                        final long switchMs = (System.nanoTime() - switchStartNs) / 1_000_000;
                         channel.send(MessageType.ROLE_SWITCH_ACK, roleSwitch.epoch(), roleSwitch.baseSeq(),
                             new Messages.RoleSwitchAck(roleSwitch.epoch(), roleSwitch.baseSeq(), journalId));
                         LOG.info("group={} epoch={} failback complete: {} blocks written back; primary again, " +
-                            "journal {} starts after seq={}", group, roleSwitch.epoch(), blocksWritten, journalId,
-                            roleSwitch.baseSeq());
+                            "journal {} starts after seq={} (role switch {} ms)", group, roleSwitch.epoch(), blocksWritten,
+                            journalId, roleSwitch.baseSeq(), switchMs);
+                        closeAfterTarget(channel);
                         return;
                     }
                     case FAILBACK_REPORT_REQUEST ->
@@ -157,6 +184,29 @@ public final class DemotedPrimary
             {
                 trees.close();
             }
+        }
+    }
+
+    /**
+     * Lets the target read the ROLE_SWITCH_ACK before the connection goes: half-close, then read
+     * (and drop) whatever the target still sends until it closes its side. Closing at once with a
+     * frame of the target's unread reset the connection, and the target, failing to write to it, ended
+     * the session before reading the ack: the failback then failed with roles already switched here.
+     */
+    private static void closeAfterTarget(final FrameChannel channel)
+    {
+        try
+        {
+            channel.shutdownOutput();
+            channel.readTimeoutMs(CLOSE_WAIT_MS);
+            while (true)
+            {
+                channel.read();
+            }
+        }
+        catch (final IOException | UnsupportedOperationException done)
+        {
+            // The target closed (or went quiet, or the transport cannot half-close): nothing more to wait for.
         }
     }
 
@@ -227,37 +277,51 @@ public final class DemotedPrimary
         }
     }
 
-    private void apply(final DecodedBatch batch, final List<CaptureVolume> volumes) throws IOException
+    /** Writes a frame's blocks (not yet durable) and keeps their fingerprints for {@link #makeDurable}. */
+    private void write(final DecodedBatch batch, final List<CaptureVolume> volumes) throws IOException
     {
-        final boolean[] touched = new boolean[volumes.size()];
         for (int i = 0; i < batch.size(); i++)
         {
             if (batch.isCheckpoint(i) || batch.isTree(i))
             {
                 continue;
             }
-            final CaptureVolume volume = volumes.get(batch.volumeIndex(i));
-            volume.channel().writeBlocks(batch.blockIndex(i), batch.block(i));
-            touched[batch.volumeIndex(i)] = true;
+            final int v = batch.volumeIndex(i);
+            final ByteBuffer block = batch.block(i);
+            final long fingerprint = Checksums.xxHash64(block.duplicate());
+            volumes.get(v).channel().writeBlocks(batch.blockIndex(i), block);
+            touched[v] = true;
+            if (pendingCount == pendingBlocks.length)
+            {
+                pendingBlocks = Arrays.copyOf(pendingBlocks, pendingCount * 2);
+                pendingVolumes = Arrays.copyOf(pendingVolumes, pendingCount * 2);
+                pendingFingerprints = Arrays.copyOf(pendingFingerprints, pendingCount * 2);
+            }
+            pendingBlocks[pendingCount] = batch.blockIndex(i);
+            pendingVolumes[pendingCount] = v;
+            pendingFingerprints[pendingCount] = fingerprint;
+            pendingCount++;
             blocksWritten++;
         }
+    }
+
+    /** One fsync per touched volume for every frame written since the last; then the tables may say so. */
+    private void makeDurable(final List<CaptureVolume> volumes) throws IOException
+    {
         for (int v = 0; v < touched.length; v++)
         {
             if (touched[v])
             {
                 volumes.get(v).channel().force();
+                touched[v] = false;
             }
         }
         // Durable on the volume: the table may now say so, so the next scan does not re-journal it.
-        for (int i = 0; i < batch.size(); i++)
+        for (int i = 0; i < pendingCount; i++)
         {
-            if (!batch.isCheckpoint(i) && !batch.isTree(i))
-            {
-                final ByteBuffer block = batch.block(i);
-                volumes.get(batch.volumeIndex(i)).scanner().recordKnownContent(
-                    batch.blockIndex(i), Checksums.xxHash64(block));
-            }
+            volumes.get(pendingVolumes[i]).scanner().recordKnownContent(pendingBlocks[i], pendingFingerprints[i]);
         }
+        pendingCount = 0;
     }
 
     /**
@@ -283,10 +347,7 @@ public final class DemotedPrimary
         if (request.stored())
         {
             final long[] stored = new long[request.count()];
-            for (int i = 0; i < stored.length; i++)
-            {
-                stored[i] = volume.scanner().table().get(request.firstBlock() + i);
-            }
+            volume.scanner().table().get(request.firstBlock(), stored, stored.length);
             return stored;
         }
         return fingerprintRange(volume, request.firstBlock(), request.count(), true);

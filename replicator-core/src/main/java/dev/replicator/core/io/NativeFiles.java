@@ -160,17 +160,26 @@ public final class NativeFiles
         return "errno " + ex.getErrorCode();
     }
 
-    /** {@code lseek(SEEK_DATA)} on one read-only descriptor. Not thread-safe. */
+    /** {@code lseek(SEEK_DATA)} on one read-only descriptor. Thread-safe: positional calls only. */
     public static final class DataSeeker implements AutoCloseable
     {
         /** Returned by {@link #nextData} when no data follows. */
         public static final long NO_MORE_DATA = Long.MAX_VALUE;
 
-        private int fd;
+        private final int fd;
+        /** Set once the file system answered that it cannot tell (EINVAL): everything is data. */
+        private volatile boolean unsupported;
+        private volatile boolean closed;
 
         private DataSeeker(final int fd)
         {
             this.fd = fd;
+        }
+
+        /** Whether this seeker can see holes at all. */
+        public boolean seesHoles()
+        {
+            return fd >= 0 && !unsupported && !closed;
         }
 
         /**
@@ -179,7 +188,7 @@ public final class NativeFiles
          */
         public long nextData(final long from)
         {
-            if (fd < 0)
+            if (!seesHoles())
             {
                 return from;
             }
@@ -193,19 +202,18 @@ public final class NativeFiles
                 {
                     return NO_MORE_DATA;
                 }
-                closeQuietly(fd); // EINVAL: no SEEK_DATA here; stop asking
-                fd = -1;
+                unsupported = true; // no SEEK_DATA here: stop asking
                 return from;
             }
         }
 
         @Override
-        public void close()
+        public synchronized void close()
         {
-            if (fd >= 0)
+            if (fd >= 0 && !closed)
             {
+                closed = true;
                 closeQuietly(fd);
-                fd = -1;
             }
         }
     }

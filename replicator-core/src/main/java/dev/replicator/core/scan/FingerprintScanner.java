@@ -1,7 +1,7 @@
 package dev.replicator.core.scan;
 
 import dev.replicator.core.codec.Checksums;
-import dev.replicator.core.volume.DataRegions;
+import dev.replicator.core.volume.HoleProbe;
 import dev.replicator.core.volume.VolumeChannel;
 
 import java.io.IOException;
@@ -13,7 +13,9 @@ import java.util.Arrays;
  * block's xxHash64 with a {@link FingerprintTable}. Changed blocks go to a {@link ChangeSink} as
  * runs of contiguous blocks; the table is updated only after the sink says the changes are
  * durable ({@link ChangeSink#makeDurable()}), so a crash mid-scan re-reports changes rather than
- * losing them. Not thread-safe: one scan at a time per volume.
+ * losing them. Holes of a sparse volume are skipped unread ({@link HoleProbe}), and so are the
+ * table's entries behind them where the table holds zeros there too: a scan's memory follows the
+ * data a volume holds, not its size. Not thread-safe: one scan at a time per volume.
  */
 public final class FingerprintScanner
 {
@@ -26,7 +28,7 @@ public final class FingerprintScanner
     private final int maxRunBlocks;
     private final int durableEveryBlocks;
     private final ByteBuffer readBuffer;
-    private final long[] fingerprints;
+    private final HoleProbe holes;
     private long[] pendingBlocks = new long[1024];
     private long[] pendingFingerprints = new long[1024];
     private int pendingCount;
@@ -46,111 +48,81 @@ public final class FingerprintScanner
         this.durableEveryBlocks = Math.max(1, durableEveryBytes / blockSize);
         final int readBlocks = Math.max(maxRunBlocks, READ_BYTES / blockSize);
         this.readBuffer = ByteBuffer.allocateDirect(readBlocks * blockSize);
-        this.fingerprints = new long[readBlocks];
+        this.holes = volume.holes();
     }
 
     /**
      * Scans every block; returns the number of changed blocks reported. Holes of a sparse volume are
-     * not read: their blocks are all-zero, so only table entries that say otherwise are reported.
+     * not read, nor the table entries behind them when those say zeros too.
      */
     public long scan(final ChangeSink sink) throws IOException
     {
         final long blockCount = table.blockCount();
         final int readBlocks = readBuffer.capacity() / blockSize;
-        final long zeroFingerprint = Checksums.zeroBlockFingerprint(blockSize);
         long changed = 0;
-        try (DataRegions regions = DataRegions.open(volume.path(), blockCount * blockSize))
+        long noSkipBefore = 0;
+        for (long first = 0; first < blockCount; )
         {
-            long nextDataBlock = -1;
-            for (long first = 0; first < blockCount; first += readBlocks)
+            if (first >= noSkipBefore)
             {
-                final int blocks = (int)Math.min(readBlocks, blockCount - first);
-                if (nextDataBlock < first)
+                // A hole of the volume reads as zeros: skip it, and the table behind it, if the table
+                // says zeros there too. (If it does not, the blocks were zeroed since: read them.)
+                final long holeEnd = holeEndBlock(first, blockCount);
+                if (holeEnd > first)
                 {
-                    nextDataBlock = regions.nextData(first * blockSize) / blockSize;
-                }
-                readBuffer.clear().limit(blocks * blockSize);
-                final boolean hole = nextDataBlock >= first + blocks;
-                if (hole)
-                {
-                    for (int i = 0; i < blocks; i++)
+                    if (table.isAllZero(first, holeEnd))
                     {
-                        fingerprints[i] = zeroFingerprint;
+                        first = holeEnd;
+                        sink.onScanned(first);
+                        continue;
                     }
-                    if (anyDiffers(first, blocks))
-                    {
-                        zeroFill(blocks * blockSize);
-                    }
-                }
-                else
-                {
-                    volume.readBlocks(first, readBuffer);
-                    for (int i = 0; i < blocks; i++)
-                    {
-                        fingerprints[i] = Checksums.xxHash64(readBuffer, i * blockSize, blockSize);
-                    }
-                }
-                changed += reportRuns(first, blocks, sink);
-                sink.onScanned(first + blocks);
-                if (pendingCount >= durableEveryBlocks)
-                {
-                    catchUp(sink);
+                    noSkipBefore = holeEnd;
                 }
             }
+            final int blocks = (int)Math.min(readBlocks, blockCount - first);
+            readBuffer.clear().limit(blocks * blockSize);
+            volume.readBlocks(first, readBuffer);
+            int runStart = -1;
+            for (int i = 0; i < blocks; i++)
+            {
+                final long fingerprint = Checksums.xxHash64(readBuffer, i * blockSize, blockSize);
+                final boolean isChanged = fingerprint != table.get(first + i);
+                if (isChanged)
+                {
+                    addPending(first + i, fingerprint);
+                    changed++;
+                    if (runStart < 0)
+                    {
+                        runStart = i;
+                    }
+                }
+                if (runStart >= 0 && (!isChanged || i - runStart + 1 == maxRunBlocks))
+                {
+                    final int runEnd = isChanged ? i + 1 : i;
+                    sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (runEnd - runStart) * blockSize);
+                    runStart = -1;
+                }
+            }
+            if (runStart >= 0)
+            {
+                sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (blocks - runStart) * blockSize);
+            }
+            sink.onScanned(first + blocks);
+            if (pendingCount >= durableEveryBlocks)
+            {
+                catchUp(sink);
+            }
+            first += blocks;
         }
         catchUp(sink);
         return changed;
     }
 
-    private boolean anyDiffers(final long first, final int blocks)
+    /** The end of the run of whole blocks from {@code first} that lie in a hole of the volume ({@code first} if none). */
+    private long holeEndBlock(final long first, final long blockCount)
     {
-        for (int i = 0; i < blocks; i++)
-        {
-            if (fingerprints[i] != table.get(first + i))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void zeroFill(final int bytes)
-    {
-        for (int i = 0; i < bytes; i += Long.BYTES)
-        {
-            readBuffer.putLong(i, 0L);
-        }
-    }
-
-    private long reportRuns(final long first, final int blocks, final ChangeSink sink) throws IOException
-    {
-        long changed = 0;
-        int runStart = -1;
-        for (int i = 0; i < blocks; i++)
-        {
-            final long fingerprint = fingerprints[i];
-            final boolean isChanged = fingerprint != table.get(first + i);
-            if (isChanged)
-            {
-                addPending(first + i, fingerprint);
-                changed++;
-                if (runStart < 0)
-                {
-                    runStart = i;
-                }
-            }
-            if (runStart >= 0 && (!isChanged || i - runStart + 1 == maxRunBlocks))
-            {
-                final int runEnd = isChanged ? i + 1 : i;
-                sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (runEnd - runStart) * blockSize);
-                runStart = -1;
-            }
-        }
-        if (runStart >= 0)
-        {
-            sink.onChangedRun(first + runStart, readBuffer, runStart * blockSize, (blocks - runStart) * blockSize);
-        }
-        return changed;
+        final long data = holes.nextData(first * blockSize);
+        return data == Long.MAX_VALUE ? blockCount : Math.min(blockCount, data / blockSize);
     }
 
     /** Records that block {@code blockIndex} now holds content with this fingerprint (written by us, not a user). */

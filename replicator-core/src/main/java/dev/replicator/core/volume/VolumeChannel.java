@@ -19,6 +19,7 @@ public final class VolumeChannel implements Closeable
     private final Path path;
     private final FileChannel channel;
     private final int blockSize;
+    private HoleProbe holes;
 
     private VolumeChannel(final Path path, final FileChannel channel, final int blockSize)
     {
@@ -116,9 +117,26 @@ public final class VolumeChannel implements Closeable
         return channel;
     }
 
+    /** Where this volume's holes are (opened on first use, closed with the volume). */
+    public synchronized HoleProbe holes()
+    {
+        if (holes == null)
+        {
+            holes = HoleProbe.open(path);
+        }
+        return holes;
+    }
+
     @Override
     public void close() throws IOException
     {
+        synchronized (this)
+        {
+            if (holes != null)
+            {
+                holes.close();
+            }
+        }
         channel.close();
     }
 

@@ -180,6 +180,16 @@ public final class FrameChannel implements Closeable
         write(Frames.finish(frameBuffer, frameLength, type, epoch, seq, count));
     }
 
+    /**
+     * Half-closes: the peer reads everything sent so far, then the end of the stream, while this side
+     * can still read. Closing outright with frames unread makes the kernel reset the connection, and a
+     * reset can cost the peer the last frames it had not read yet.
+     */
+    public void shutdownOutput() throws IOException
+    {
+        socket.shutdownOutput();
+    }
+
     public boolean isClosed()
     {
         return socket.isClosed();

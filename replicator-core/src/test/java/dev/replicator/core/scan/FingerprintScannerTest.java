@@ -116,8 +116,7 @@ class FingerprintScannerTest
              FingerprintTable table = FingerprintTable.openOrCreate(dir.resolve("v.fp"), BLOCKS, BLOCK))
         {
             write(volume, 300, (byte)3);
-            try (dev.replicator.core.volume.DataRegions regions =
-                     dev.replicator.core.volume.DataRegions.open(dir.resolve("v"), (long)BLOCKS * BLOCK))
+            try (dev.replicator.core.volume.HoleProbe regions = dev.replicator.core.volume.HoleProbe.open(dir.resolve("v")))
             {
                 assertThat(regions.nextData(0)).as("SEEK_DATA finds the only data").isEqualTo(300L * BLOCK);
                 // createSparse writes the last byte: the last block is data (zeros), the rest a hole.

@@ -93,15 +93,15 @@ final class FailbackPeer
         link.channel().write(frame);
     }
 
-    /** Waits until the primary has made failback data durable up to {@code seq}. */
-    void awaitAck(final long seq) throws IOException
+    /** Waits until the primary has made failback data durable up to {@code seq}; returns the seq it acked. */
+    long awaitAck(final long seq) throws IOException
     {
         while (true)
         {
             final AgentLink.Reply reply = await(AgentLink.Reply.Kind.FAILBACK_ACK);
             if (reply.seq() >= seq)
             {
-                return;
+                return reply.seq();
             }
         }
     }

@@ -40,10 +40,11 @@ public final class FailbackService
     private static final Logger LOG = LoggerFactory.getLogger(FailbackService.class);
     private static final int FRAME_FLUSH_BYTES = 1 << 20;
     /**
-     * FAILBACK_DATA frames sent before waiting for the primary's ack of the oldest: its fsync of one
-     * frame overlaps the reading and sending of the next (one frame at a time waited a full fsync each).
+     * FAILBACK_DATA frames sent before waiting for the primary's ack of the oldest: its fsync overlaps
+     * the reading and sending of the next frames (one frame at a time waited a full fsync each), and it
+     * writes the frames waiting for it under one fsync.
      */
-    private static final int WINDOW_FRAMES = 4;
+    private static final int WINDOW_FRAMES = 8;
     private static final int MAX_PASSES = 8;
     /** Blocks of the recovery side fingerprinted per call during verification. */
     private static final int VERIFY_RUN_BLOCKS = 65_536;
@@ -92,7 +93,9 @@ public final class FailbackService
         {
             final Peer checked = validate(group);
             final GroupState state = group.state();
+            final long planStartNs = System.nanoTime();
             final FailbackPlan plan = computePlan(group, checked.tracker, checked.link);
+            final long shipStartNs = System.nanoTime();
             final FailbackPeer peer = new FailbackPeer(checked.link, state.epoch());
             final List<VolumeSpec> specs = group.volumeSpecs();
             LOG.warn("group={} epoch={} FAILBACK started ({} mode): {} blocks to ship back", state.name(),
@@ -113,6 +116,7 @@ public final class FailbackService
             {
                 shipped.add(toPrimary.get(v).copy().or(toReplica.get(v)));
             }
+            final long rescanStartNs = System.nanoTime();
             int passes = 1;
             while (true)
             {
@@ -141,6 +145,7 @@ public final class FailbackService
                 passes++;
             }
 
+            final long verifyStartNs = System.nanoTime();
             long verified = 0;
             final List<BlockBitmap> mismatched = new ArrayList<>();
             long mismatchCount = 0;
@@ -169,15 +174,23 @@ public final class FailbackService
                 }
             }
 
+            final long checkpointStartNs = System.nanoTime();
             final ImageStore store = group.store();
             final long baseSeq = store.lastSeq() + 1;
             store.addCheckpoint(baseSeq, System.currentTimeMillis(), "failback");
             store.commit(baseSeq);
             group.signalDurable();
             final long newEpoch = state.epoch() + 1;
+            final long switchStartNs = System.nanoTime();
             final String journalId = peer.switchRoles(newEpoch, baseSeq);
+            final long finishStartNs = System.nanoTime();
             group.updateState(state.withReplicating(newEpoch, journalId));
             failover.finish(group, newEpoch);
+            final long endNs = System.nanoTime();
+            LOG.info("group={} failback stages (ms): plan={} ship={} rescan={} verify={} checkpoint={} " +
+                "role-switch={} finish={}", state.name(), ms(shipStartNs - planStartNs), ms(rescanStartNs - shipStartNs),
+                ms(verifyStartNs - rescanStartNs), ms(checkpointStartNs - verifyStartNs),
+                ms(switchStartNs - checkpointStartNs), ms(finishStartNs - switchStartNs), ms(endNs - finishStartNs));
             final long elapsedMs = System.currentTimeMillis() - startMs;
             LOG.warn("group={} epoch={} FAILBACK complete: {} blocks shipped back in {} pass(es), {} blocks " +
                 "verified, primary replicates again after seq={} ({} ms)", state.name(), newEpoch,
@@ -189,6 +202,11 @@ public final class FailbackService
         {
             group.lock().unlock();
         }
+    }
+
+    private static long ms(final long ns)
+    {
+        return ns / 1_000_000;
     }
 
     private record Peer(AgentLink link, RecoveryVolumes tracker)
@@ -310,6 +328,8 @@ public final class FailbackService
         final long[] primary = peer.fingerprints(v, 0, spec.blockCount(), true);
         // In runs: an export's overlay is read a chunk per call, not a block per call.
         final long[] recovery = new long[(int)Math.min(VERIFY_RUN_BLOCKS, spec.blockCount())];
+        final BlockBitmap.Cursor cursor = shipped.cursor();
+        long nextShipped = cursor.hasNext() ? cursor.next() : -1;
         for (long first = 0; first < spec.blockCount(); first += recovery.length)
         {
             final long[] run = first + recovery.length <= spec.blockCount() ?
@@ -322,17 +342,18 @@ public final class FailbackService
                     bad.set(first + i);
                 }
             }
-        }
-        final BlockBitmap.Cursor cursor = shipped.cursor();
-        while (cursor.hasNext())
-        {
-            final long b = cursor.next();
-            block.clear();
-            replica.readBlock(v, b, block);
-            block.flip();
-            if (Checksums.xxHash64(block, 0, spec.blockSize()) != tracker.fingerprint(v, b))
+            // The replica where failback wrote it, against the recovery side's fingerprints just taken
+            // (not a second read of each of those blocks through the recovery side).
+            while (nextShipped >= 0 && nextShipped < first + run.length)
             {
-                bad.set(b);
+                block.clear();
+                replica.readBlock(v, nextShipped, block);
+                block.flip();
+                if (Checksums.xxHash64(block, 0, spec.blockSize()) != run[(int)(nextShipped - first)])
+                {
+                    bad.set(nextShipped);
+                }
+                nextShipped = cursor.hasNext() ? cursor.next() : -1;
             }
         }
         return bad;
@@ -388,7 +409,7 @@ public final class FailbackService
                     if (shipToPrimary &&
                         (!encoder.hasRoomFor(1, blockSize) || encoder.encodedBytes() >= FRAME_FLUSH_BYTES))
                     {
-                        flush(store, seq);
+                        flush();
                     }
                     seq++;
                     if (replica.get(b))
@@ -407,7 +428,12 @@ public final class FailbackService
                     }
                 }
             }
-            flush(store, seq);
+            flush();
+            // After the last frame went: the replica's fsyncs overlap the primary's last write and fsync.
+            if (seq > store.lastSeq())
+            {
+                store.commit(seq);
+            }
             awaitAll();
             if (progress != null)
             {
@@ -415,12 +441,15 @@ public final class FailbackService
             }
         }
 
-        private void flush(final ImageStore store, final long seq) throws IOException
+        /**
+         * Sends the frame being built. The replica is committed once per pass, not per frame: three
+         * fsyncs a frame on the target's one thread were most of a failback's shipping time, and nothing
+         * needs the replica durable before the primary. A target that crashes mid-pass recovers its
+         * replica to the last commit, and the failback run again ships every block of the plan again
+         * (the plan does not depend on what an earlier run got through).
+         */
+        private void flush() throws IOException
         {
-            if (seq > store.lastSeq())
-            {
-                store.commit(seq);
-            }
             if (encoder.isEmpty())
             {
                 return;
@@ -430,7 +459,12 @@ public final class FailbackService
             final long frameSeq = encoder.lastSeq();
             if (inflight.size() == WINDOW_FRAMES)
             {
-                peer.awaitAck(inflight.pollFirst());
+                // The primary acks a group of frames at once (one fsync for all it had received).
+                final long acked = peer.awaitAck(inflight.peekFirst());
+                while (!inflight.isEmpty() && inflight.peekFirst() <= acked)
+                {
+                    inflight.pollFirst();
+                }
             }
             peer.send(frame);
             inflight.addLast(frameSeq);

@@ -36,6 +36,8 @@ public final class OverlayRecovery implements RecoveryVolumes
     private final String group;
     private final List<RecoveryOverlay> overlays;
     private final List<BlockBitmap> seen = new ArrayList<>();
+    /** Per volume: the failover image's fingerprints, computed in the background (verification reads them). */
+    private final List<ImageFingerprints> imageFingerprints = new ArrayList<>();
     private final ByteBuffer block;
     private ByteBuffer chunk;
     private NbdExporter.Served served;
@@ -108,7 +110,20 @@ public final class OverlayRecovery implements RecoveryVolumes
             }
             throw ex;
         }
-        return new OverlayRecovery(group, overlays);
+        final OverlayRecovery recovery = new OverlayRecovery(group, overlays);
+        try
+        {
+            for (int v = 0; v < overlays.size(); v++)
+            {
+                recovery.imageFingerprints.add(ImageFingerprints.start(group, store, imageSeq, v, failoverDir));
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            recovery.close();
+            throw ex;
+        }
+        return recovery;
     }
 
     /** Serves every volume as a writable export named by the volume, on {@code host:port}. */
@@ -158,7 +173,11 @@ public final class OverlayRecovery implements RecoveryVolumes
         return Checksums.xxHash64(block, 0, blockSize);
     }
 
-    /** Reads a chunk of blocks per overlay call: one call per block cost a lock, an image lookup and a read each. */
+    /**
+     * Blocks the overlay never wrote come from the image's fingerprints where the background thread has
+     * computed them; the rest are read through the overlay a chunk per call (one call per block cost
+     * a lock, an image lookup and a read each).
+     */
     @Override
     public synchronized void fingerprints(final int index, final long firstBlock, final long[] dst) throws IOException
     {
@@ -167,19 +186,40 @@ public final class OverlayRecovery implements RecoveryVolumes
         {
             chunk = ByteBuffer.allocateDirect(Math.max(FINGERPRINT_CHUNK_BYTES, block.capacity()));
         }
+        final ImageFingerprints image = index < imageFingerprints.size() ? imageFingerprints.get(index) : null;
+        final long computed = image == null ? 0 : image.computedBlocks();
+        // Taken before the image's entries are used: a block unwritten now read as the image now.
+        final BlockBitmap written = overlays.get(index).written();
         final int perChunk = chunk.capacity() / blockSize;
         int done = 0;
         while (done < dst.length)
         {
-            final int count = Math.min(perChunk, dst.length - done);
+            final long block = firstBlock + done;
+            if (block < computed && !written.get(block))
+            {
+                dst[done++] = image.get(block);
+                continue;
+            }
+            int count = 1;
+            while (done + count < dst.length && count < perChunk &&
+                (firstBlock + done + count >= computed || written.get(firstBlock + done + count)))
+            {
+                count++;
+            }
             chunk.clear().limit(count * blockSize);
-            overlays.get(index).readBlocks(firstBlock + done, chunk);
+            overlays.get(index).readBlocks(block, chunk);
             for (int i = 0; i < count; i++)
             {
                 dst[done + i] = Checksums.xxHash64(chunk, i * blockSize, blockSize);
             }
             done += count;
         }
+    }
+
+    /** Blocks of volume {@code index} whose image fingerprint the background thread has computed (tests). */
+    long imageFingerprintedBlocks(final int index)
+    {
+        return imageFingerprints.get(index).computedBlocks();
     }
 
     @Override
@@ -203,6 +243,11 @@ public final class OverlayRecovery implements RecoveryVolumes
             served.close();
             served = null;
         }
+        for (final ImageFingerprints image : imageFingerprints)
+        {
+            image.close();
+        }
+        imageFingerprints.clear();
         for (final RecoveryOverlay overlay : overlays)
         {
             try

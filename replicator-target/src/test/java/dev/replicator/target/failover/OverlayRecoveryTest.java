@@ -3,6 +3,7 @@ package dev.replicator.target.failover;
 import dev.replicator.core.bitmap.BlockBitmap;
 import dev.replicator.core.codec.Checksums;
 import dev.replicator.core.nbd.NbdBackend;
+import dev.replicator.core.test.Await;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.target.image.ImageStore;
 import dev.replicator.target.nbd.NbdExporter;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -178,7 +180,16 @@ class OverlayRecoveryTest
             final long[] run = new long[blocks - first];
             recovery.fingerprints(0, first, run);
             assertThat(run).isEqualTo(Arrays.copyOfRange(whole, first, blocks));
+
+            // Once the image's fingerprints are all computed, unwritten blocks come from them: the same answer.
+            Await.until(() -> recovery.imageFingerprintedBlocks(0) == blocks, Duration.ofSeconds(30),
+                "the failover image was never fingerprinted in the background");
+            final long[] fromTable = new long[blocks];
+            recovery.fingerprints(0, 0, fromTable);
+            assertThat(fromTable).as("seed %d", seed).isEqualTo(whole);
             recovery.close();
+            assertThat(ImageFingerprints.tablePath(dir.resolve("failover"), "data")).as("deleted on close")
+                .doesNotExist();
         }
     }
 
