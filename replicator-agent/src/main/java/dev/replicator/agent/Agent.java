@@ -71,6 +71,8 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private BulkSync bulkSync;
     /** Set when the bulk sync completes (by the ack reader); the scanner then takes the first checkpoint. */
     private volatile boolean bulkSyncDone;
+    /** Notified when the bulk sync ends: checkpoints asked for during it wait on it. */
+    private final Object bulkSyncMonitor = new Object();
     /** An agent of tree volumes only leaves its first scan to the scanner thread, which runs it at once. */
     private volatile boolean treeStartupScanPending;
     private long bulkSyncSinceMs;
@@ -330,10 +332,16 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
 
     /**
      * Takes a checkpoint now (after a scan in scan mode), quiesced by the configured hooks and fsfreeze
-     * (application-consistent if they all succeed); returns its seq, or -1 while demoted.
+     * (application-consistent if they all succeed); returns its seq, or -1 while demoted. During the
+     * initial (bulk) sync it first waits for the sync to end: no image exists before the whole volume
+     * is at the target.
      */
     public long checkpoint(final String label) throws IOException
     {
+        if (Thread.currentThread() != scanThread)
+        {
+            awaitBulkSync();
+        }
         if (!quiescer.isConfigured())
         {
             return crashConsistentCheckpoint(label);
@@ -426,7 +434,32 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private void onBulkSyncDone()
     {
         bulkSyncDone = true;
+        synchronized (bulkSyncMonitor)
+        {
+            bulkSyncMonitor.notifyAll();
+        }
         wakeScanner();
+    }
+
+    /** Until the bulk sync has ended, the agent stops or is demoted. */
+    private void awaitBulkSync() throws IOException
+    {
+        synchronized (bulkSyncMonitor)
+        {
+            while (bulkSyncOutstanding() && running && role != AgentRole.DEMOTED)
+            {
+                try
+                {
+                    // Rechecked each time round: the agent may stop or be demoted without a notification.
+                    bulkSyncMonitor.wait(100);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for the initial sync");
+                }
+            }
+        }
     }
 
     /** Blocks the bulk sync's scans marked to ship from the volumes since start (0 without a bulk sync). */

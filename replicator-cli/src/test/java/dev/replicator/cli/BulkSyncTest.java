@@ -135,17 +135,32 @@ class BulkSyncTest
                     }
                 }, "api-writer");
                 writer.start();
-                // While the sync runs, no image exists and none can be taken.
+                // While the sync runs, no image exists: a checkpoint asked for now waits for the sync's end.
                 assertThat(agent.bulkSyncOutstanding()).isTrue();
-                assertThat(agent.checkpoint("too-early")).isEqualTo(-1);
+                final java.util.concurrent.CompletableFuture<Long> early = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                {
+                    try
+                    {
+                        return agent.checkpoint("early");
+                    }
+                    catch (final java.io.IOException ex)
+                    {
+                        throw new java.io.UncheckedIOException(ex);
+                    }
+                });
                 writer.join();
                 assertThat(failure.get()).isNull();
+                final boolean earlyDone = early.isDone();
+                // Checked after: the sync only ends once, so it was running when earlyDone was read.
                 assertThat(agent.bulkSyncOutstanding()).as("the sync outlasts the writes (rate limited)").isTrue();
+                assertThat(earlyDone).as("the early checkpoint waits for the sync").isFalse();
                 assertThat(store(target).checkpoints()).isEmpty();
                 expectedSha = sha256(volume);
                 LoopbackCluster.await(() -> !agent.bulkSyncOutstanding(), "the sync to complete");
                 LoopbackCluster.await(() -> store(target).checkpoints().stream()
                     .anyMatch(c -> c.label().equals("initial-sync")), "the checkpoint after the sync");
+                assertThat(early.get(60, java.util.concurrent.TimeUnit.SECONDS)).as("the early checkpoint, once synced")
+                    .isPositive();
                 // The journal carried the writes, not the volume: the sync marked the data blocks.
                 assertThat(agent.bulkSyncMarkedBlocks()).isGreaterThanOrEqualTo(12L * (1 << 20) / BLOCK - 256);
             }
@@ -154,7 +169,7 @@ class BulkSyncTest
             assertThat(checkpoints).isNotEmpty();
             for (final dev.replicator.target.image.Checkpoint checkpoint : checkpoints)
             {
-                assertThat(checkpoint.label()).isIn("initial-sync", "scan");
+                assertThat(checkpoint.label()).isIn("initial-sync", "scan", "early");
                 final Path out = dir.resolve("export-" + checkpoint.seq());
                 final Cli.Result result = Cli.run("images", "export", "--image", "bulk@" + checkpoint.seq(),
                     "--to", out.toString(), "--target", "127.0.0.1:" + target.port());
