@@ -25,7 +25,7 @@ public final class TreeDigest
     {
         final TreeMap<String, String> digest = new TreeMap<>(TreeIndex::compare);
         final ByteBuffer buffer = ByteBuffer.allocateDirect(1024 * 1024);
-        for (final Map.Entry<String, FileStat> e : TreeScanner.walk(root).entrySet())
+        for (final Map.Entry<String, FileStat> e : TreeScanner.walkSequentially(root).entrySet())
         {
             final FileStat s = e.getValue();
             final String line = switch (s.type())

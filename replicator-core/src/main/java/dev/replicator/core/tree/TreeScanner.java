@@ -4,8 +4,10 @@ import dev.replicator.core.codec.Checksums;
 import dev.replicator.core.io.NativeFiles;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -21,6 +23,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RecursiveAction;
 
 /**
  * Diffs a directory tree against its {@link TreeIndex} and emits the {@link TreeOp}s that turn the
@@ -46,6 +52,15 @@ public final class TreeScanner
 {
     /** Data per WRITE op: well under the journal's largest entry. */
     public static final int DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
+    /** Threads that list and stat a tree in a scan (shared by every scanner of the process). */
+    private static final ForkJoinPool WALKERS = new ForkJoinPool(Math.min(4, Runtime.getRuntime().availableProcessors()),
+        pool ->
+        {
+            final ForkJoinWorkerThread thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+            thread.setName("tree-walk-" + thread.getPoolIndex());
+            thread.setDaemon(true);
+            return thread;
+        }, null, false);
     /** How many small files ahead of the one being read are already being read by the kernel. */
     private static final int READ_AHEAD_FILES = 64;
     /** Fingerprint granularity of files no larger than one volume block. */
@@ -95,6 +110,12 @@ public final class TreeScanner
         opCount = 0;
         dataBytes = 0;
         filesRead = 0;
+        if (!Files.isDirectory(root, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+        {
+            // Unmounted, renamed or deleted: scanning it as an empty tree would send a delete of everything.
+            throw new IOException("tree root " + root + " is missing or not a directory; nothing is sent until it " +
+                "is back");
+        }
         final TreeMap<String, FileStat> current = walk(root);
         // Lookups by path go to hash maps: the ordered maps are for walking parents before children.
         final Map<String, FileStat> currentByPath = new HashMap<>(current);
@@ -536,8 +557,84 @@ public final class TreeScanner
         return byInode;
     }
 
-    /** Every replicated entry under {@code root} (not the root itself), without following symlinks. */
+    /**
+     * Every replicated entry under {@code root} (not the root itself), without following symlinks:
+     * directories are listed and their entries stat'ed by up to {@link #WALKERS} threads, since a
+     * tree of a hundred thousand entries is a hundred thousand lstat calls (and, cold, disk reads).
+     */
     static TreeMap<String, FileStat> walk(final Path root) throws IOException
+    {
+        final ConcurrentHashMap<String, FileStat> found = new ConcurrentHashMap<>();
+        try
+        {
+            WALKERS.invoke(new DirectoryWalk(root, root, found));
+        }
+        catch (final UncheckedIOException ex)
+        {
+            throw ex.getCause();
+        }
+        final TreeMap<String, FileStat> entries = new TreeMap<>(TreeIndex::compare);
+        entries.putAll(found);
+        return entries;
+    }
+
+    /** Lists one directory, stats its entries, and walks its subdirectories as tasks of their own. */
+    private static final class DirectoryWalk extends RecursiveAction
+    {
+        private static final long serialVersionUID = 1L;
+
+        private final transient Path root;
+        private final transient Path dir;
+        private final transient Map<String, FileStat> found;
+
+        DirectoryWalk(final Path root, final Path dir, final Map<String, FileStat> found)
+        {
+            this.root = root;
+            this.dir = dir;
+            this.found = found;
+        }
+
+        @Override
+        protected void compute()
+        {
+            final List<DirectoryWalk> subdirectories = new ArrayList<>();
+            try (DirectoryStream<Path> children = Files.newDirectoryStream(dir))
+            {
+                for (final Path child : children)
+                {
+                    if (child.getFileName().toString().startsWith(MOVE_PREFIX))
+                    {
+                        continue;
+                    }
+                    final FileStat stat = FileStat.read(child);
+                    if (stat == null)
+                    {
+                        continue; // gone since listed, or a kind a tree does not replicate
+                    }
+                    found.put(TreePaths.relative(root, child), stat);
+                    if (stat.type() == TreeEntry.Type.DIRECTORY)
+                    {
+                        subdirectories.add(new DirectoryWalk(root, child, found));
+                    }
+                }
+            }
+            catch (final NoSuchFileException ex)
+            {
+                return; // deleted while walked: the next scan agrees
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+            invokeAll(subdirectories);
+        }
+    }
+
+    /**
+     * As {@link #walk}, on the calling thread with the JDK's file tree walker: an independent
+     * implementation, for {@link TreeDigest} (what tests compare trees with).
+     */
+    static TreeMap<String, FileStat> walkSequentially(final Path root) throws IOException
     {
         final TreeMap<String, FileStat> entries = new TreeMap<>(TreeIndex::compare);
         Files.walkFileTree(root, new SimpleFileVisitor<>()

@@ -124,6 +124,29 @@ class TreeScannerTest
     }
 
     @Test
+    void aMissingRootIsAnErrorNotAnEmptyTree() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        Files.writeString(root.resolve("a"), "a");
+        scan(root);
+        Files.delete(root.resolve("a"));
+        Files.delete(root);
+        ops.clear();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> scanner.scan(root, index, ops::add))
+            .isInstanceOf(IOException.class).hasMessageContaining("missing or not a directory");
+        assertThat(ops).as("no delete is sent").isEmpty();
+        assertThat(index.entries()).containsKey("a");
+    }
+
+    @Test
+    void theParallelWalkSeesWhatTheJdkWalkerSees() throws IOException
+    {
+        final Path root = Files.createDirectory(dir.resolve("root"));
+        new TreeWorkload(root, new Random(77)).run(300);
+        assertThat(TreeScanner.walk(root)).isEqualTo(TreeScanner.walkSequentially(root));
+    }
+
+    @Test
     void renamedFilesAndDirectoriesAreNotResent() throws IOException
     {
         final Path root = Files.createDirectory(dir.resolve("root"));
