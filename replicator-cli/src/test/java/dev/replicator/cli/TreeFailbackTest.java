@@ -107,7 +107,8 @@ class TreeFailbackTest
 
             // The recovery side in service.
             overwriteBlock(recovery.resolve("big.bin"), 200, random);
-            final byte[] created = new byte[5000];
+            // Big enough for more frames than the failback window: the primary acks groups of frames.
+            final byte[] created = new byte[(8 << 20) + 5000];
             random.nextBytes(created);
             Files.write(recovery.resolve("new.txt"), created);
             Files.createDirectories(recovery.resolve("newdir"));

@@ -106,6 +106,20 @@ final class FailbackPeer
         }
     }
 
+    /**
+     * Waits until the primary acknowledges the oldest frame in flight, then drops it and every later
+     * frame the same ack covers: the primary acknowledges the frames it had waiting under one fsync
+     * with one ack, so waiting for each frame's own ack would wait for acks that never come.
+     */
+    void awaitOldest(final java.util.Deque<Long> inflight) throws IOException
+    {
+        final long acked = awaitAck(inflight.peekFirst());
+        while (!inflight.isEmpty() && inflight.peekFirst() <= acked)
+        {
+            inflight.pollFirst();
+        }
+    }
+
     /** Tells the primary to become primary at {@code newEpoch}; returns its new journal id. */
     String switchRoles(final long newEpoch, final long baseSeq) throws IOException
     {

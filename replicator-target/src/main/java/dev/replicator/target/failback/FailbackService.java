@@ -459,12 +459,7 @@ public final class FailbackService
             final long frameSeq = encoder.lastSeq();
             if (inflight.size() == WINDOW_FRAMES)
             {
-                // The primary acks a group of frames at once (one fsync for all it had received).
-                final long acked = peer.awaitAck(inflight.peekFirst());
-                while (!inflight.isEmpty() && inflight.peekFirst() <= acked)
-                {
-                    inflight.pollFirst();
-                }
+                peer.awaitOldest(inflight);
             }
             peer.send(frame);
             inflight.addLast(frameSeq);

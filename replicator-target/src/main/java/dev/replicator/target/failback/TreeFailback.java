@@ -459,7 +459,7 @@ public final class TreeFailback
             final long frameSeq = encoder.lastSeq();
             if (inflight.size() == WINDOW_FRAMES)
             {
-                peer.awaitAck(inflight.pollFirst());
+                peer.awaitOldest(inflight);
             }
             peer.send(frame);
             inflight.addLast(frameSeq);
