@@ -70,22 +70,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
-rss_mib() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$1/status"; }
 
 cd "$WORK"
 "$R" --version >/dev/null
-PORT=$(free_port)
-cat > target.conf <<CONF
-listen = 127.0.0.1:$PORT
-data.dir = target-data
-retain.checkpoints = 16
-CONF
-"$R" target run --config target.conf >> target.log 2>&1 & TARGET_PID=$!
-until "$R" status --target "127.0.0.1:$PORT" >/dev/null 2>&1; do
-  kill -0 "$TARGET_PID" || { echo "bench: the target exited" >&2; exit 1; }
-  sleep 0.2
-done
+start_bench_target
 
 # agent_conf GROUP VOLUME CAPTURE
 agent_conf() {

@@ -51,3 +51,25 @@ CONF
   rsync --daemon --no-detach --config="$WORK/rsyncd.conf" & RSYNCD_PID=$!
   wait_for 30 rsync "rsync://127.0.0.1:$RPORT/"
 }
+
+# key=value lines: field KEY "LINE" prints KEY's value.
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+# Resident memory of process PID in MiB.
+rss_mib() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$1/status"; }
+
+# start_bench_target: a target for a benchmark in the current directory (target.conf, target-data,
+# target.log) on a free port, started with the launcher $R; sets PORT and TARGET_PID and returns once
+# it answers.
+start_bench_target() {
+  PORT=$(free_port)
+  cat > target.conf <<CONF
+listen = 127.0.0.1:$PORT
+data.dir = target-data
+retain.checkpoints = 16
+CONF
+  "$R" target run --config target.conf >> target.log 2>&1 & TARGET_PID=$!
+  until "$R" status --target "127.0.0.1:$PORT" >/dev/null 2>&1; do
+    kill -0 "$TARGET_PID" || { echo "${LAB_NAME:-bench}: the target exited" >&2; exit 1; }
+    sleep 0.2
+  done
+}
