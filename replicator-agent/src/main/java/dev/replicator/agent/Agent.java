@@ -71,8 +71,10 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
     private BulkSync bulkSync;
     /** Set when the bulk sync completes (by the ack reader); the scanner then takes the first checkpoint. */
     private volatile boolean bulkSyncDone;
-    /** Notified when the bulk sync ends: checkpoints asked for during it wait on it. */
+    /** Notified when the bulk sync ends and when its first checkpoint is taken: checkpoints asked for meanwhile wait. */
     private final Object bulkSyncMonitor = new Object();
+    /** From the bulk sync's end until the scanner has taken its first checkpoint. */
+    private volatile boolean initialCheckpointPending;
     /** An agent of tree volumes only leaves its first scan to the scanner thread, which runs it at once. */
     private volatile boolean treeStartupScanPending;
     private long bulkSyncSinceMs;
@@ -280,11 +282,22 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
                 if (bulkSyncDone && role != AgentRole.DEMOTED)
                 {
                     bulkSyncDone = false;
-                    if (bulkSync.markedBlocks() > 0)
+                    try
                     {
-                        final long seq = crashConsistentCheckpoint("initial-sync");
-                        LOG.info("group={} epoch={} seq={} bulk sync of {} blocks complete: first checkpoint",
-                            config.group(), state.epoch(), seq, bulkSync.ackedBlocks());
+                        if (bulkSync.markedBlocks() > 0)
+                        {
+                            final long seq = crashConsistentCheckpoint("initial-sync");
+                            LOG.info("group={} epoch={} seq={} bulk sync of {} blocks complete: first checkpoint",
+                                config.group(), state.epoch(), seq, bulkSync.ackedBlocks());
+                        }
+                    }
+                    finally
+                    {
+                        initialCheckpointPending = false;
+                        synchronized (bulkSyncMonitor)
+                        {
+                            bulkSyncMonitor.notifyAll();
+                        }
                     }
                 }
                 if (role != AgentRole.DEMOTED && changeLog.resync() > 0)
@@ -433,6 +446,7 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
 
     private void onBulkSyncDone()
     {
+        initialCheckpointPending = true;
         bulkSyncDone = true;
         synchronized (bulkSyncMonitor)
         {
@@ -441,12 +455,15 @@ public final class Agent implements AutoCloseable, ShipperHost, DemotedHost
         wakeScanner();
     }
 
-    /** Until the bulk sync has ended, the agent stops or is demoted. */
+    /**
+     * Until the bulk sync has ended and its first checkpoint is taken (so a checkpoint asked for during
+     * the sync is the newest image once taken), or the agent stops or is demoted.
+     */
     private void awaitBulkSync() throws IOException
     {
         synchronized (bulkSyncMonitor)
         {
-            while (bulkSyncOutstanding() && running && role != AgentRole.DEMOTED)
+            while ((bulkSyncOutstanding() || initialCheckpointPending) && running && role != AgentRole.DEMOTED)
             {
                 try
                 {
