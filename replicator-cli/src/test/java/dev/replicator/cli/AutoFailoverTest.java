@@ -317,15 +317,7 @@ class AutoFailoverTest
             final Path share = Files.createDirectories(dir.resolve("share"));
             final Path recovery = dir.resolve("recovery");
             Files.createDirectories(recovery); // empty: usable as it is
-            Files.writeString(dir.resolve("agent.conf"), String.join("\n",
-                "group = g",
-                "agent.name = test-primary",
-                "target = " + cluster.target,
-                "state.dir = agent-state",
-                "volume.share.kind = tree",
-                "volume.share.path = " + share,
-                "scan.interval.ms = 200",
-                "heartbeat.interval.ms = 200", ""));
+            cluster.useTreeVolume(share);
             cluster.appendTargetConfig(
                 "group.g.auto.failover = on",
                 "group.g.auto.failover.silence.s = 2",

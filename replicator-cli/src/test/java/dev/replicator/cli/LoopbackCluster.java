@@ -77,6 +77,20 @@ final class LoopbackCluster implements AutoCloseable
             "heartbeat.interval.ms = 200", "");
     }
 
+    /** Makes the agent protect the directory {@code share} as tree volume "share" (extra config lines after). */
+    void useTreeVolume(final Path share, final String... extraLines) throws IOException
+    {
+        Files.writeString(dir.resolve("agent.conf"), String.join("\n",
+            "group = " + GROUP,
+            "agent.name = test-primary",
+            "target = " + target,
+            "state.dir = agent-state",
+            "volume.share.kind = tree",
+            "volume.share.path = " + share,
+            "scan.interval.ms = 200",
+            "heartbeat.interval.ms = 200", String.join("\n", extraLines), ""));
+    }
+
     void startTarget()
     {
         targetJvm = ChildJvm.start(Replicator.class, dir.resolve("logs-target-" + (++starts)),

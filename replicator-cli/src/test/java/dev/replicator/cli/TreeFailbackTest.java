@@ -48,15 +48,7 @@ class TreeFailbackTest
         try (LoopbackCluster cluster = new LoopbackCluster(dir, 1))
         {
             final Path share = Files.createDirectories(dir.resolve("share"));
-            Files.writeString(dir.resolve("agent.conf"), String.join("\n",
-                "group = " + GROUP,
-                "agent.name = test-primary",
-                "target = " + cluster.target,
-                "state.dir = agent-state",
-                "volume.share.kind = tree",
-                "volume.share.path = " + share,
-                "scan.interval.ms = 200",
-                "heartbeat.interval.ms = 200", ""));
+            cluster.useTreeVolume(share);
             new TreeWorkload(Files.createDirectories(share.resolve("random")), random).run(40);
             final byte[] big = new byte[BIG_BLOCKS * BLOCK];
             random.nextBytes(big);

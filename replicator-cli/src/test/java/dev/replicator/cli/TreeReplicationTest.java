@@ -31,16 +31,7 @@ class TreeReplicationTest
         try (LoopbackCluster cluster = new LoopbackCluster(dir, 1))
         {
             final Path share = Files.createDirectories(dir.resolve("share"));
-            Files.writeString(dir.resolve("agent.conf"), String.join("\n",
-                "group = " + GROUP,
-                "agent.name = test-primary",
-                "target = " + cluster.target,
-                "state.dir = agent-state",
-                "volume.share.kind = tree",
-                "volume.share.path = " + share,
-                "volume.share.block.size = 4096",
-                "scan.interval.ms = 200",
-                "heartbeat.interval.ms = 200", ""));
+            cluster.useTreeVolume(share, "volume.share.block.size = 4096");
             final TreeWorkload workload = new TreeWorkload(share, random);
             workload.run(40);
             cluster.startTarget();

@@ -4,8 +4,6 @@ import dev.replicator.core.bitmap.BlockBitmap;
 import dev.replicator.core.codec.Checksums;
 import dev.replicator.core.volume.VolumeSpec;
 import dev.replicator.core.wire.DataFrameEncoder;
-import dev.replicator.core.wire.FrameDescriptor;
-import dev.replicator.core.wire.MessageType;
 import dev.replicator.core.wire.Messages;
 import dev.replicator.target.admin.AdminException;
 import dev.replicator.target.failover.FailoverService;
@@ -22,7 +20,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -195,7 +192,7 @@ public final class FailbackService
             LOG.warn("group={} epoch={} FAILBACK complete: {} blocks shipped back in {} pass(es), {} blocks " +
                 "verified, primary replicates again after seq={} ({} ms)", state.name(), newEpoch,
                 shipment.blocksToPrimary, passes, verified, baseSeq, elapsedMs);
-            return new Result(plan, shipment.blocksToPrimary, shipment.wireBytes, passes, verified, newEpoch,
+            return new Result(plan, shipment.blocksToPrimary, shipment.frames.wireBytes(), passes, verified, newEpoch,
                 baseSeq, elapsedMs);
         }
         finally
@@ -367,12 +364,9 @@ public final class FailbackService
         private final FailbackPeer peer;
         private final long epoch;
         private final ProgressListener progress;
-        private final DataFrameEncoder encoder = new DataFrameEncoder(
-            FrameDescriptor.MAX_FRAME_LENGTH, FrameDescriptor.MAX_PLAIN_BYTES_PER_FRAME);
-        /** Seqs of frames sent and not yet acknowledged, oldest first. */
-        private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+        private final FailbackFrames frames;
+        private final DataFrameEncoder encoder;
         private long blocksToPrimary;
-        private long wireBytes;
 
         Shipment(final Group group, final RecoveryVolumes tracker, final FailbackPeer peer, final long epoch,
             final ProgressListener progress)
@@ -382,6 +376,8 @@ public final class FailbackService
             this.peer = peer;
             this.epoch = epoch;
             this.progress = progress;
+            this.frames = new FailbackFrames(peer, epoch, WINDOW_FRAMES);
+            this.encoder = frames.encoder();
         }
 
         void ship(final List<BlockBitmap> toPrimary, final List<BlockBitmap> toReplica, final long total)
@@ -391,7 +387,6 @@ public final class FailbackService
             final List<VolumeSpec> specs = group.volumeSpecs();
             long seq = store.lastSeq();
             long done = 0;
-            encoder.begin();
             for (int v = 0; v < specs.size(); v++)
             {
                 final int blockSize = specs.get(v).blockSize();
@@ -409,7 +404,7 @@ public final class FailbackService
                     if (shipToPrimary &&
                         (!encoder.hasRoomFor(1, blockSize) || encoder.encodedBytes() >= FRAME_FLUSH_BYTES))
                     {
-                        flush();
+                        frames.flush();
                     }
                     seq++;
                     if (replica.get(b))
@@ -428,52 +423,22 @@ public final class FailbackService
                     }
                 }
             }
-            flush();
-            // After the last frame went: the replica's fsyncs overlap the primary's last write and fsync.
+            frames.flush();
+            // After the last frame went: the replica is committed once per pass, not per frame (three
+            // fsyncs a frame on the target's one thread were most of a failback's shipping time, and
+            // nothing needs the replica durable before the primary; a target that crashes mid-pass
+            // recovers its replica to the last commit, and the failback run again ships the whole plan).
+            // Here: the replica's fsyncs overlap the primary's last write and fsync.
             if (seq > store.lastSeq())
             {
                 store.commit(seq);
             }
-            awaitAll();
+            frames.awaitAll();
             if (progress != null)
             {
                 progress.onProgress(done * specs.get(0).blockSize(), total * specs.get(0).blockSize());
             }
         }
 
-        /**
-         * Sends the frame being built. The replica is committed once per pass, not per frame: three
-         * fsyncs a frame on the target's one thread were most of a failback's shipping time, and nothing
-         * needs the replica durable before the primary. A target that crashes mid-pass recovers its
-         * replica to the last commit, and the failback run again ships every block of the plan again
-         * (the plan does not depend on what an earlier run got through).
-         */
-        private void flush() throws IOException
-        {
-            if (encoder.isEmpty())
-            {
-                return;
-            }
-            final ByteBuffer frame = encoder.finish(MessageType.FAILBACK_DATA, epoch);
-            wireBytes += frame.remaining();
-            final long frameSeq = encoder.lastSeq();
-            if (inflight.size() == WINDOW_FRAMES)
-            {
-                peer.awaitOldest(inflight);
-            }
-            peer.send(frame);
-            inflight.addLast(frameSeq);
-            encoder.begin();
-        }
-
-        /** Waits until the primary has made every frame sent so far durable. */
-        private void awaitAll() throws IOException
-        {
-            if (!inflight.isEmpty())
-            {
-                peer.awaitAck(inflight.peekLast());
-                inflight.clear();
-            }
-        }
     }
 }

@@ -6,8 +6,6 @@ import dev.replicator.core.tree.TreeOpSink;
 import dev.replicator.core.tree.TreeRecordDescriptor;
 import dev.replicator.core.tree.TreeScanner;
 import dev.replicator.core.wire.DataFrameEncoder;
-import dev.replicator.core.wire.FrameDescriptor;
-import dev.replicator.core.wire.MessageType;
 import dev.replicator.target.admin.AdminException;
 import dev.replicator.target.failover.FailoverService;
 import dev.replicator.target.failover.TreeRecovery;
@@ -24,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -204,7 +201,7 @@ public final class TreeFailback
             LOG.warn("group={} epoch={} TREE FAILBACK complete: {} ops ({} data bytes) shipped back in {} pass(es), {} " +
                 "entries verified, primary replicates again after seq={} ({} ms)", state.name(), newEpoch,
                 shipment.opsToPrimary, shipment.dataBytesToPrimary, passes, verified, baseSeq, elapsedMs);
-            return new Result(firstPlan, shipment.opsToPrimary, shipment.dataBytesToPrimary, shipment.wireBytes,
+            return new Result(firstPlan, shipment.opsToPrimary, shipment.dataBytesToPrimary, shipment.frames.wireBytes(),
                 shipment.opsToReplica, passes, verified, newEpoch, baseSeq, elapsedMs);
         }
         finally
@@ -375,14 +372,12 @@ public final class TreeFailback
         private final Group group;
         private final FailbackPeer peer;
         private final long epoch;
-        private final DataFrameEncoder encoder = new DataFrameEncoder(
-            FrameDescriptor.MAX_FRAME_LENGTH, FrameDescriptor.MAX_PLAIN_BYTES_PER_FRAME);
-        private final ArrayDeque<Long> inflight = new ArrayDeque<>();
+        private final FailbackFrames frames;
+        private final DataFrameEncoder encoder;
         private long seq;
         private long opsToPrimary;
         private long dataBytesToPrimary;
         private long opsToReplica;
-        private long wireBytes;
 
         Shipment(final Group group, final FailbackPeer peer, final long epoch)
         {
@@ -390,7 +385,8 @@ public final class TreeFailback
             this.peer = peer;
             this.epoch = epoch;
             this.seq = group.store().lastSeq();
-            encoder.begin();
+            this.frames = new FailbackFrames(peer, epoch, WINDOW_FRAMES);
+            this.encoder = frames.encoder();
         }
 
         TreeOpSink toPrimary(final int tree)
@@ -402,7 +398,7 @@ public final class TreeFailback
                 if (encoder.encodedBytes() >= FRAME_FLUSH_BYTES ||
                     !encoder.tryAddTree(seq, tree, encoded, encoded.position(), encoded.remaining()))
                 {
-                    flush();
+                    frames.flush();
                     if (!encoder.tryAddTree(seq, tree, encoded, encoded.position(), encoded.remaining()))
                     {
                         throw new IOException("a tree op of " + encoded.remaining() + " bytes does not fit a frame");
@@ -433,12 +429,8 @@ public final class TreeFailback
         /** Everything of this pass durable on the primary and in the replica. */
         void finishPass() throws IOException
         {
-            flush();
-            if (!inflight.isEmpty())
-            {
-                peer.awaitAck(inflight.peekLast());
-                inflight.clear();
-            }
+            frames.flush();
+            frames.awaitAll();
             final ImageStore store = group.store();
             if (seq > store.lastSeq())
             {
@@ -446,24 +438,6 @@ public final class TreeFailback
                 group.trees().commit(seq);
                 store.commit(seq);
             }
-        }
-
-        private void flush() throws IOException
-        {
-            if (encoder.isEmpty())
-            {
-                return;
-            }
-            final ByteBuffer frame = encoder.finish(MessageType.FAILBACK_DATA, epoch);
-            wireBytes += frame.remaining();
-            final long frameSeq = encoder.lastSeq();
-            if (inflight.size() == WINDOW_FRAMES)
-            {
-                peer.awaitOldest(inflight);
-            }
-            peer.send(frame);
-            inflight.addLast(frameSeq);
-            encoder.begin();
         }
     }
 }
